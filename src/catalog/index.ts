@@ -1,0 +1,17 @@
+export {
+  METRICS, CALL_DURATION_BUCKETS, AGENT_DURATION_BUCKETS, WORKFLOW_DURATION_BUCKETS, TOKEN_BUCKETS,
+  SHORT_DURATION_BUCKETS, ATTEMPT_BUCKETS,
+  llmCallDuration, llmTokenUsage, llmTimeToFirstChunk, agentDuration, toolDuration, workflowDuration, stepDuration,
+  operationActive, poolUsage, poolLimit, poolUtilization, poolWaitTime, poolRejections, rateLimitLimit,
+  rateLimitRemaining, rateLimitUtilization, llmThrottled, tokenBudgetUsage, tokenBudgetLimit, tokenBudgetUtilization,
+  retryAttempts, retryExhausted, breakerState, breakerTransitions, breakerCalls, breakerCallDuration,
+  breakerFailureRatio, sloObjective, sloErrorBudgetRemaining, sloBurnRate, sloLatency, eventLoopUtilization,
+  internalErrors, labelOverflow, labelSanitized, buildInfo,
+} from './metrics.js';
+export type {
+  MetricDef, CounterDef, GaugeDef, HistogramDef, LabelOf, CatalogMetricName, CatalogHistogramName,
+} from './metrics.js';
+export {
+  BASE_UNITS, assertLabelName, assertMetricName, namingProblems, validateBuckets, exponentialBuckets,
+} from './naming.js';
+export type { BaseUnit, Unit, MetricType, MetricShape } from './naming.js';

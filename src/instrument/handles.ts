@@ -1,0 +1,233 @@
+/**
+ * Public handle types and the factory that binds them. A handle resolves its label
+ * children once; `run`/`wrap` then only touch pre-bound series.
+ */
+import { ConfigError } from '../errors.js';
+import type { GaugeFamily, HistogramFamily } from '../metrics/store.js';
+import { LlmRecorder, Recorder, runWith, wrapWith, type RecorderContext, type TokenUsage } from './recorder.js';
+
+/** The kinds of unit this package instruments. */
+export type OperationKind = 'agent' | 'workflow' | 'step' | 'tool' | 'llm';
+/** Every {@link OperationKind}, for validation and docs. */
+export const OPERATION_KINDS: readonly OperationKind[] = Object.freeze(['agent', 'workflow', 'step', 'tool', 'llm']);
+
+/** Any function; `never[]` parameters let every function type through without `any`. */
+export type AnyFunction = (...args: never[]) => unknown;
+
+/** A pre-bound instrumented operation: labels resolved once, cheap per call. */
+export interface OperationHandle {
+  readonly kind: OperationKind;
+  /** The primary name (agent, workflow, step, tool or model). */
+  readonly name: string;
+  /**
+   * Runs `fn` once and records its duration, outcome and `error_type`. Returns exactly
+   * what `fn` returns (the same promise for async work) and rethrows what it throws.
+   * @example await obs.step('plan', { workflow: 'answer' }).run(() => plan(task))
+   */
+  run<R>(fn: () => R): R;
+  /**
+   * Returns a function of the same type as `fn` that records every call; `this` and
+   * arguments pass through.
+   */
+  wrap<F extends AnyFunction>(fn: F): F;
+  /** Records a call measured elsewhere; `error` undefined means success. */
+  record(durationSeconds: number, error?: unknown): void;
+}
+
+/** A workflow handle also binds its steps. */
+export interface WorkflowHandle extends OperationHandle {
+  /** A handle for one step of this workflow. */
+  step(name: string): OperationHandle;
+}
+
+/** An LLM call handle; token usage comes from the `usage` mapper or {@link LlmCallHandle.recordUsage}. */
+export interface LlmCallHandle extends OperationHandle {
+  /** Records token usage measured elsewhere (e.g. at the end of a stream). */
+  recordUsage(usage: TokenUsage): void;
+}
+
+/** Options of a tool handle. */
+export interface ToolOptions {
+  /** The agent that owns the tool (`gen_ai_agent_name`). @default '' */
+  readonly agent?: string;
+}
+
+/** Options of a step handle. */
+export interface StepOptions {
+  /** The workflow the step belongs to (`gen_ai_workflow_name`). @default '' */
+  readonly workflow?: string;
+}
+
+/** Options of an LLM call handle. */
+export interface LlmCallOptions<T = unknown> {
+  /** Requested model (`gen_ai_request_model`). */
+  readonly model: string;
+  /** Provider, as in the GenAI conventions: `openai`, `anthropic`, `aws.bedrock`… (`gen_ai_provider_name`). @default '' */
+  readonly provider?: string;
+  /** Operation: `chat`, `text_completion`, `embeddings`, `generate_content`… (`gen_ai_operation_name`). @default 'chat' */
+  readonly operation?: string;
+  /** The calling agent (`gen_ai_agent_name`). @default '' */
+  readonly agent?: string;
+  /**
+   * Maps the call's (awaited) result to token counts.
+   * @example usage: (res) => ({ input: res.usage.prompt_tokens, output: res.usage.completion_tokens })
+   */
+  readonly usage?: (result: T) => TokenUsage | undefined;
+}
+
+/** The families handles bind to. */
+export interface HandleFamilies {
+  readonly agent: HistogramFamily;
+  readonly workflow: HistogramFamily;
+  readonly step: HistogramFamily;
+  readonly tool: HistogramFamily;
+  readonly llm: HistogramFamily;
+  readonly tokens: HistogramFamily;
+  readonly active: GaugeFamily;
+}
+
+function requireName(value: unknown, path: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new ConfigError(path, 'a non-empty string', value);
+  return value;
+}
+
+function optionalName(value: unknown, path: string, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string') throw new ConfigError(path, 'a string', value);
+  return value;
+}
+
+function requireObject(value: unknown, path: string): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null) throw new ConfigError(path, 'an options object', value);
+  return value as Record<string, unknown>;
+}
+
+class Handle implements OperationHandle {
+  constructor(
+    readonly kind: OperationKind,
+    readonly name: string,
+    protected readonly rec: Recorder,
+  ) {}
+  run<R>(fn: () => R): R {
+    return runWith(this.rec, fn);
+  }
+  wrap<F extends AnyFunction>(fn: F): F {
+    if (typeof fn !== 'function') throw new ConfigError(`${this.kind}(${this.name}).wrap`, 'a function', fn);
+    return wrapWith(this.rec, fn);
+  }
+  record(durationSeconds: number, error?: unknown): void {
+    this.rec.record(durationSeconds, error);
+  }
+}
+
+class Workflow extends Handle implements WorkflowHandle {
+  constructor(
+    name: string,
+    rec: Recorder,
+    private readonly handles: HandleFactory,
+  ) {
+    super('workflow', name, rec);
+  }
+  step(name: string): OperationHandle {
+    return this.handles.step(name, { workflow: this.name });
+  }
+}
+
+class LlmCall extends Handle implements LlmCallHandle {
+  recordUsage(usage: TokenUsage): void {
+    (this.rec as LlmRecorder).recordUsage(usage);
+  }
+}
+
+const MAX_CACHED_HANDLES = 10_000;
+
+/** Binds handles and caches them per name tuple so repeated `obs.step('plan')` calls are cheap. */
+export class HandleFactory {
+  private readonly cache = new Map<string, OperationHandle>();
+
+  constructor(
+    private readonly f: HandleFamilies,
+    private readonly ctx: RecorderContext,
+  ) {}
+
+  private cached<H extends OperationHandle>(key: string, make: () => H): H {
+    const hit = this.cache.get(key);
+    if (hit !== undefined) return hit as H;
+    const h = make();
+    if (this.cache.size < MAX_CACHED_HANDLES) this.cache.set(key, h);
+    return h;
+  }
+
+  private recorder(family: HistogramFamily, kind: OperationKind, name: string, base: string[]): Recorder {
+    return new Recorder(family, base, this.f.active.child([kind, name]), this.ctx);
+  }
+
+  agent(name: string): OperationHandle {
+    requireName(name, 'agent');
+    return this.cached(`a\u0000${name}`, () => new Handle('agent', name, this.recorder(this.f.agent, 'agent', name, [name])));
+  }
+
+  workflow(name: string): WorkflowHandle {
+    requireName(name, 'workflow');
+    return this.cached(`w\u0000${name}`, () => new Workflow(name, this.recorder(this.f.workflow, 'workflow', name, [name]), this));
+  }
+
+  step(name: string, options?: StepOptions): OperationHandle {
+    requireName(name, 'step');
+    const o = requireObject(options, 'step options');
+    const workflow = optionalName(o.workflow, 'step options.workflow', '');
+    return this.cached(`s\u0000${workflow}\u0000${name}`, () =>
+      new Handle('step', name, this.recorder(this.f.step, 'step', name, [workflow, name])),
+    );
+  }
+
+  tool(name: string, options?: ToolOptions): OperationHandle {
+    requireName(name, 'tool');
+    const o = requireObject(options, 'tool options');
+    const agent = optionalName(o.agent, 'tool options.agent', '');
+    return this.cached(`t\u0000${agent}\u0000${name}`, () =>
+      new Handle('tool', name, this.recorder(this.f.tool, 'tool', name, [name, agent])),
+    );
+  }
+
+  llm<T>(options: LlmCallOptions<T>): LlmCallHandle {
+    const o = requireObject(options, 'llm options');
+    const model = requireName(o.model, 'llm options.model');
+    const provider = optionalName(o.provider, 'llm options.provider', '');
+    const operation = optionalName(o.operation, 'llm options.operation', 'chat');
+    const agent = optionalName(o.agent, 'llm options.agent', '');
+    if (o.usage !== undefined && typeof o.usage !== 'function') throw new ConfigError('llm options.usage', 'a function', o.usage);
+    const usage = o.usage as ((result: never) => TokenUsage | undefined) | undefined;
+    const base = [operation, provider, model, agent];
+    const make = (): LlmCallHandle =>
+      new LlmCall(
+        'llm',
+        model,
+        new LlmRecorder(
+          this.f.llm, base, this.f.active.child(['llm', model]), this.ctx,
+          this.f.tokens.child([...base, 'input']), this.f.tokens.child([...base, 'output']), usage,
+        ),
+      );
+    // A usage mapper is per call site, so only mapper-less handles are shared.
+    return usage === undefined ? this.cached(`l\u0000${base.join('\u0000')}`, make) : make();
+  }
+
+  /** `instrument(kind, …)`: validated dispatch for callers that pick the kind at run time. */
+  forKind(kind: unknown, options: Record<string, unknown>): OperationHandle {
+    switch (kind) {
+      case 'agent':
+        return this.agent(options.agent as string);
+      case 'workflow':
+        return this.workflow(options.workflow as string);
+      case 'step':
+        return this.step(options.step as string, { workflow: optionalName(options.workflow, 'workflow', '') });
+      case 'tool':
+        return this.tool(options.tool as string, { agent: optionalName(options.agent, 'agent', '') });
+      case 'llm':
+        return this.llm(options as unknown as LlmCallOptions);
+      default:
+        throw new ConfigError('kind', `one of ${OPERATION_KINDS.join(', ')}`, kind);
+    }
+  }
+}
