@@ -26,7 +26,7 @@ import { defaultErrorType } from './instrument/error-type.js';
 import { Diag, stderrLogger, type DiagLogger } from './internal/diag.js';
 import type { LabelPolicyHooks, LabelPolicySettings } from './metrics/labels.js';
 import { installRuntimeMetrics } from './metrics/runtime.js';
-import { CounterFamily, Family, GaugeFamily, HistogramFamily, type CounterSeries } from './metrics/store.js';
+import { CounterFamily, GaugeFamily, HistogramFamily, type CounterSeries, type Family } from './metrics/store.js';
 import { VERSION } from './version.js';
 
 /** Cardinality limits. Every value is checked when a series is bound, never per call. */
@@ -198,8 +198,8 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   const families = new Map<string, Family>();
   // Self-metric counters are bound lazily and cached; their label values come from the catalog only.
   const selfSeries = new Map<string, CounterSeries>();
-  let overflowFamily: CounterFamily | undefined;
-  let sanitizedFamily: CounterFamily | undefined;
+  // Filled right below; the label policy hooks need them before the families exist.
+  const self: { overflow?: CounterFamily; sanitized?: CounterFamily } = {};
   const bump = (fam: CounterFamily | undefined, metric: string, label: string): void => {
     if (fam === undefined) return;
     const key = `${fam.def.name}\u0000${metric}\u0000${label}`;
@@ -211,8 +211,8 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
     s.inc();
   };
   const hooks: LabelPolicyHooks = {
-    overflow: (metric, label) => bump(overflowFamily, metric, label),
-    sanitized: (metric, label) => bump(sanitizedFamily, metric, label),
+    overflow: (metric, label) => bump(self.overflow, metric, label),
+    sanitized: (metric, label) => bump(self.sanitized, metric, label),
   };
   // Self-metrics are keyed by catalog names only, so they never need a cap.
   const unlimited: LabelPolicySettings = { ...settings, maxValuesPerLabel: Infinity, maxSeriesPerMetric: Infinity, allow: new Map() };
@@ -241,8 +241,8 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   }
   const histogram = (def: MetricDef): HistogramFamily => family(def) as HistogramFamily;
 
-  overflowFamily = family(labelOverflow, unlimited) as CounterFamily;
-  sanitizedFamily = family(labelSanitized, unlimited) as CounterFamily;
+  self.overflow = family(labelOverflow, unlimited) as CounterFamily;
+  self.sanitized = family(labelSanitized, unlimited) as CounterFamily;
   const diag = new Diag(family(internalErrors, unlimited) as CounterFamily, logger);
   (family(buildInfo, unlimited) as GaugeFamily).child([VERSION]).set(1);
 

@@ -9,6 +9,7 @@
 export const OTHER = '_OTHER';
 
 // C0/C1 controls, line/paragraph separators, bidi embeddings/overrides/isolates, lone surrogates.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /**
