@@ -23,6 +23,7 @@ import {
   type StepOptions, type ToolOptions, type WorkflowHandle,
 } from './instrument/handles.js';
 import { defaultErrorType } from './instrument/error-type.js';
+import type { ObsContext } from './internal/context.js';
 import { Diag, stderrLogger, type DiagLogger } from './internal/diag.js';
 import type { LabelPolicyHooks, LabelPolicySettings } from './metrics/labels.js';
 import { installRuntimeMetrics } from './metrics/runtime.js';
@@ -268,6 +269,20 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
     }
   }
 
+  const shutdownHooks: (() => void | Promise<void>)[] = [];
+  /** Handed to capability folders (resilience, sla, tracing) so they never reach into this file. */
+  const ctx: ObsContext = {
+    registry,
+    counter: (def) => family(def) as CounterFamily,
+    gauge: (def) => family(def) as GaugeFamily,
+    histogram: (def) => family(def) as HistogramFamily,
+    diag,
+    clock,
+    logger,
+    onShutdown: (fn) => void shutdownHooks.push(fn),
+  };
+  void ctx;
+
   const scrape = (format: ExpositionFormat): Promise<string> =>
     serializeRegistry(registry, format, (e) => diag.error('exposition', e));
   const onHandlerError = (e: unknown): void => diag.error('exposition', e);
@@ -311,6 +326,13 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
     },
     shutdown: () =>
       (shutDown ??= (async () => {
+        for (const hook of shutdownHooks.reverse()) {
+          try {
+            await hook();
+          } catch (e) {
+            diag.error('shutdown', e);
+          }
+        }
         await Promise.all([...servers].map((s) => s.close()));
         servers.clear();
         for (const name of families.keys()) registry.removeSingleMetric(name);
