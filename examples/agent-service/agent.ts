@@ -1,0 +1,321 @@
+/**
+ * The support agent: `plan` → `gather` (1-3 tool calls in parallel) → `synthesize`
+ * (a drafting LLM call with retries, then an optional review call) → `answer`.
+ * Everything runs inside `obs.agent('support-agent')` and `obs.workflow('answer_question')`,
+ * each step inside its workflow step handle, each tool and model call through an
+ * instrumented function.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Observability, OperationHandle } from 'agent-observability';
+import { ServiceError, ToolsUnavailableError, errorCode } from './errors.js';
+import type { ToolName } from './faults.js';
+import { rngFor, sleep, type Rng } from './random.js';
+import { MODELS, PROVIDER, type ChatCompletion, type ChatMessage, type ChatUsage, type ModelSpec, type SimulatedLlm } from './simulated-llm.js';
+import type { StatsLedger } from './stats.js';
+import {
+  extractExpression, terms, type CalculatorArgs, type KbLookupArgs, type Source, type ToolResult, type Toolbox, type WebSearchArgs,
+} from './tools.js';
+
+export const AGENT_NAME = 'support-agent';
+export const WORKFLOW_NAME = 'answer_question';
+export const STEP_NAMES = ['plan', 'gather', 'synthesize', 'answer'] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+
+/** One question for the agent. */
+export interface TaskInput {
+  readonly question: string;
+  /**
+   * Client-chosen task id. It keys the task's random stream, so the same seed and id
+   * replay the same latencies and failures. @default `task-<n>`
+   */
+  readonly id?: string;
+}
+
+export interface ErrorReport {
+  /** The error's code, as in the `error_type` label. */
+  readonly type: string;
+  readonly message: string;
+}
+
+export interface StepReport {
+  readonly name: StepName;
+  readonly ok: boolean;
+  readonly durationMs: number;
+  readonly error?: ErrorReport;
+}
+
+export interface ToolCallReport {
+  readonly tool: ToolName;
+  readonly ok: boolean;
+  readonly durationMs: number;
+  readonly error?: ErrorReport;
+  readonly sources?: number;
+}
+
+export interface LlmCallReport {
+  readonly model: string;
+  readonly purpose: 'draft' | 'review';
+  /** 1 for the first try, 2+ for retries. */
+  readonly attempt: number;
+  readonly ok: boolean;
+  readonly durationMs: number;
+  readonly error?: ErrorReport;
+  readonly usage?: ChatUsage;
+}
+
+/** What a task did, step by step; `POST /tasks` returns it as JSON. */
+export interface TaskResult {
+  readonly id: string;
+  readonly status: 'succeeded' | 'failed';
+  readonly question: string;
+  readonly answer: string | null;
+  readonly sources: readonly Source[];
+  /** Succeeded, but some tool or the review failed. */
+  readonly degraded: boolean;
+  readonly error: (ErrorReport & { readonly step: StepName }) | null;
+  readonly plan: { readonly tools: readonly ToolName[]; readonly review: boolean } | null;
+  readonly steps: readonly StepReport[];
+  readonly toolCalls: readonly ToolCallReport[];
+  readonly llmCalls: readonly LlmCallReport[];
+  /** Token usage summed over the successful LLM calls. */
+  readonly usage: { readonly prompt_tokens: number; readonly completion_tokens: number };
+  readonly durationMs: number;
+}
+
+export interface SupportAgentOptions {
+  readonly obs: Observability;
+  readonly llm: SimulatedLlm;
+  readonly tools: Toolbox;
+  readonly ledger: StatsLedger;
+  /** Seed of the per-task random streams. */
+  readonly seed: string;
+  /** Retries of the drafting call on retryable errors (rate limits, overload). */
+  readonly llmMaxRetries: number;
+  /** First backoff; doubles per retry, capped at 10x, and a provider's retry-after is honoured up to that cap. */
+  readonly llmRetryBackoffMs: number;
+}
+
+export interface SupportAgent {
+  /** Runs one task to completion. Never rejects: failures are reported in the result. */
+  runTask(input: TaskInput): Promise<TaskResult>;
+}
+
+type PlannedCall =
+  | { readonly tool: 'web_search'; readonly args: WebSearchArgs }
+  | { readonly tool: 'kb_lookup'; readonly args: KbLookupArgs }
+  | { readonly tool: 'calculator'; readonly args: CalculatorArgs };
+
+interface Plan {
+  readonly calls: readonly PlannedCall[];
+  readonly review: boolean;
+}
+
+/** Words that send a question to the support knowledge base. */
+const SUPPORT_TERMS = new Set([
+  'password', 'reset', 'refund', 'refunds', 'billing', 'invoice', 'plan', 'plans', 'pricing', 'price', 'tier', 'tiers',
+  'subscription', 'cancel', 'account', 'shipping', 'order', 'api', 'key', 'keys', 'support', 'hours', 'sdk', 'sso',
+]);
+/** Words that call for fresh information from the web. */
+const WEB_TERMS = new Set(['latest', 'news', 'status', 'rollout', 'release', 'releases', 'compare', 'opentelemetry', 'prometheus', 'node.js']);
+
+const SYSTEM_PROMPT =
+  'You are the support assistant of Example Inc. Answer the customer in two or three sentences, ' +
+  'only from the numbered sources; say so when they do not contain the answer.';
+const REVIEW_PROMPT =
+  'You are a strict reviewer. Check the draft against the sources; return the corrected answer only.';
+
+/** Decides which tools to call. Draws exactly two numbers, whatever the question. */
+export function planTask(question: string, rng: Rng): Plan {
+  const corroborate = rng.chance(0.3);
+  const review = rng.chance(0.4);
+  const words = terms(question);
+  const calls: PlannedCall[] = [];
+  const expression = extractExpression(question);
+  if (expression !== undefined) calls.push({ tool: 'calculator', args: { expression } });
+  if (words.some((w) => SUPPORT_TERMS.has(w))) calls.push({ tool: 'kb_lookup', args: { query: question } });
+  if (calls.length === 0 || corroborate || words.some((w) => WEB_TERMS.has(w))) {
+    calls.push({ tool: 'web_search', args: { query: words.join(' '), limit: 3 } });
+  }
+  // A question with several parts gets a second opinion.
+  return { calls, review: review || calls.length > 2 };
+}
+
+function report(err: unknown): ErrorReport {
+  return { type: errorCode(err), message: err instanceof Error ? err.message : String(err) };
+}
+
+export function createSupportAgent(options: SupportAgentOptions): SupportAgent {
+  const { obs, llm, ledger, seed, llmMaxRetries, llmRetryBackoffMs } = options;
+
+  // Bind every handle once, at start-up: per call they only touch pre-bound series.
+  const agent = obs.agent(AGENT_NAME);
+  const workflow = obs.workflow(WORKFLOW_NAME);
+  const steps = Object.fromEntries(STEP_NAMES.map((s) => [s, workflow.step(s)])) as Record<StepName, OperationHandle>;
+  const tools = {
+    web_search: obs.instrumentTool(options.tools.web_search, { tool: 'web_search', agent: AGENT_NAME }),
+    kb_lookup: obs.instrumentTool(options.tools.kb_lookup, { tool: 'kb_lookup', agent: AGENT_NAME }),
+    calculator: obs.instrumentTool(options.tools.calculator, { tool: 'calculator', agent: AGENT_NAME }),
+  };
+  // The model is a label, so each model gets its own instrumented function.
+  const usage = (r: ChatCompletion) => ({ input: r.usage.prompt_tokens, output: r.usage.completion_tokens });
+  // Bound first: an inline `.bind()` argument defeats inference of the `usage` result type.
+  const chat = llm.complete.bind(llm);
+  const complete = new Map(
+    Object.values(MODELS).map((m) => [
+      m.name,
+      obs.instrumentLlmCall(chat, { model: m.name, provider: PROVIDER, operation: 'chat', agent: AGENT_NAME, usage }),
+    ]),
+  );
+
+  let seq = 0;
+
+  async function runTask(input: TaskInput): Promise<TaskResult> {
+    const t0 = performance.now();
+    const id = input.id ?? `task-${++seq}`;
+    const question = input.question;
+    const rng = rngFor(seed, id);
+    const stepReports: StepReport[] = [];
+    const toolCalls: ToolCallReport[] = [];
+    const llmCalls: LlmCallReport[] = [];
+    let plan: Plan | undefined;
+    let failedStep: StepName | undefined;
+    let degraded = false;
+
+    async function inStep<R>(name: StepName, fn: () => R | Promise<R>): Promise<R> {
+      const s0 = performance.now();
+      try {
+        const r = await steps[name].run(fn);
+        ledger.record('steps', name);
+        stepReports.push({ name, ok: true, durationMs: performance.now() - s0 });
+        return r;
+      } catch (e) {
+        ledger.record('steps', name, errorCode(e));
+        stepReports.push({ name, ok: false, durationMs: performance.now() - s0, error: report(e) });
+        failedStep ??= name;
+        throw e;
+      }
+    }
+
+    // Reports keep the plan's order, whatever order the parallel calls finish in.
+    async function callTool(call: PlannedCall, index: number): Promise<ToolResult> {
+      const c0 = performance.now();
+      const ctx = { rng };
+      try {
+        const r =
+          call.tool === 'web_search' ? await tools.web_search(call.args, ctx)
+          : call.tool === 'kb_lookup' ? await tools.kb_lookup(call.args, ctx)
+          : await tools.calculator(call.args, ctx);
+        ledger.record('tools', call.tool);
+        toolCalls[index] = { tool: call.tool, ok: true, durationMs: performance.now() - c0, sources: r.sources.length };
+        return r;
+      } catch (e) {
+        ledger.record('tools', call.tool, errorCode(e));
+        toolCalls[index] = { tool: call.tool, ok: false, durationMs: performance.now() - c0, error: report(e) };
+        throw e;
+      }
+    }
+
+    /** One model call with bounded retries on retryable errors. */
+    async function callModel(
+      purpose: 'draft' | 'review', model: ModelSpec, messages: readonly ChatMessage[], maxTokens: number, retries: number,
+    ): Promise<ChatCompletion> {
+      const fn = complete.get(model.name);
+      if (fn === undefined) throw new TypeError(`no instrumented client for ${model.name}`);
+      for (let attempt = 1; ; attempt++) {
+        const c0 = performance.now();
+        try {
+          const r = await fn({ model: model.name, messages, maxTokens }, { rng });
+          ledger.recordLlm(model.name, undefined, usage(r));
+          llmCalls.push({ model: model.name, purpose, attempt, ok: true, durationMs: performance.now() - c0, usage: r.usage });
+          return r;
+        } catch (e) {
+          ledger.recordLlm(model.name, errorCode(e));
+          llmCalls.push({ model: model.name, purpose, attempt, ok: false, durationMs: performance.now() - c0, error: report(e) });
+          if (!(e instanceof ServiceError && e.retryable) || attempt > retries) throw e;
+          const cap = llmRetryBackoffMs * 10;
+          const backoff = Math.min(cap, llmRetryBackoffMs * 2 ** (attempt - 1));
+          const retryAfter = (e as { retryAfterMs?: unknown }).retryAfterMs;
+          await sleep(typeof retryAfter === 'number' ? Math.min(cap, Math.max(backoff, retryAfter)) : backoff);
+        }
+      }
+    }
+
+    const workflowRun = async (): Promise<{ answer: string; sources: Source[] }> => {
+      plan = await inStep('plan', () => planTask(question, rng));
+      const p = plan;
+
+      const results = await inStep('gather', async () => {
+        const settled = await Promise.allSettled(p.calls.map(callTool));
+        const ok = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+        if (ok.length === 0) throw new ToolsUnavailableError(p.calls.map((c) => c.tool));
+        if (ok.length < settled.length) degraded = true;
+        return ok;
+      });
+
+      const text = await inStep('synthesize', async () => {
+        const context = results.map((r) => r.content).filter((c) => c !== '').join('\n');
+        const user = `Question: ${question}\n\nSources:\n${context === '' ? '(none)' : context}`;
+        const draft = await callModel('draft', MODELS.large, [{ role: 'system', content: SYSTEM_PROMPT }, { role: 'user', content: user }], 400, llmMaxRetries);
+        if (!p.review && !degraded) return draft.content;
+        try {
+          // Review is best effort: on failure the draft stands.
+          const reviewed = await callModel(
+            'review', MODELS.small,
+            [{ role: 'system', content: REVIEW_PROMPT }, { role: 'user', content: `${user}\n\nDraft:\n${draft.content}` }],
+            300, 0,
+          );
+          return reviewed.content;
+        } catch {
+          degraded = true;
+          return draft.content;
+        }
+      });
+
+      return inStep('answer', () => {
+        const sources = results.flatMap((r) => r.sources);
+        const cited = sources.length === 0 ? '' : `\n\nSources:\n${sources.map((s, i) => `[${i + 1}] ${s.title} <${s.url}>`).join('\n')}`;
+        const answer = text.length > 1500 ? `${text.slice(0, 1499)}…` : text;
+        return { answer: `${answer}${cited}`, sources };
+      });
+    };
+
+    let outcome: { answer: string; sources: Source[] } | undefined;
+    let error: unknown;
+    try {
+      outcome = await agent.run(() => workflow.run(workflowRun));
+      ledger.record('agent', AGENT_NAME);
+      ledger.record('workflow', WORKFLOW_NAME);
+    } catch (e) {
+      error = e;
+      ledger.record('agent', AGENT_NAME, errorCode(e));
+      ledger.record('workflow', WORKFLOW_NAME, errorCode(e));
+    }
+    ledger.recordTask(outcome !== undefined);
+
+    const tokens = llmCalls.reduce(
+      (u, c) => ({
+        prompt_tokens: u.prompt_tokens + (c.usage?.prompt_tokens ?? 0),
+        completion_tokens: u.completion_tokens + (c.usage?.completion_tokens ?? 0),
+      }),
+      { prompt_tokens: 0, completion_tokens: 0 },
+    );
+    const finalPlan = plan as Plan | undefined;
+    return {
+      id,
+      status: outcome === undefined ? 'failed' : 'succeeded',
+      question,
+      answer: outcome?.answer ?? null,
+      sources: outcome?.sources ?? [],
+      degraded: outcome !== undefined && degraded,
+      error: outcome === undefined ? { ...report(error), step: failedStep ?? 'plan' } : null,
+      plan: finalPlan === undefined ? null : { tools: finalPlan.calls.map((c) => c.tool), review: finalPlan.review },
+      steps: stepReports,
+      toolCalls,
+      llmCalls,
+      usage: tokens,
+      durationMs: performance.now() - t0,
+    };
+  }
+
+  return { runTask };
+}

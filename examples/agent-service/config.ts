@@ -1,0 +1,159 @@
+/**
+ * Configuration from environment variables and command-line flags (flags win), e.g.
+ *
+ *   PORT=8080 LLM_ERROR_RATE=0.1 npm start -- --load-rps 20 --seed 42
+ *
+ * Every setting has both forms: `--llm-error-rate 0.1` / `--llm-error-rate=0.1` and
+ * `LLM_ERROR_RATE=0.1`. `--help` prints the table.
+ */
+import { DEFAULT_FAULTS, TOOL_NAMES, isToolName, type FaultsPatch, type ToolName } from './faults.js';
+import type { AgentServiceOptions } from './service.js';
+
+type Kind = 'string' | 'port' | 'rate' | 'ms' | 'count' | 'rps' | 'mode' | 'rates';
+
+interface Spec {
+  readonly flag: string;
+  readonly env: string;
+  readonly kind: Kind;
+  readonly help: string;
+  readonly default?: string;
+}
+
+const SPECS = [
+  { flag: 'host', env: 'HOST', kind: 'string', default: '127.0.0.1', help: 'interface to bind (0.0.0.0 for all)' },
+  { flag: 'port', env: 'PORT', kind: 'port', default: '8080', help: 'API port, also serving /metrics; 0 picks a free one' },
+  { flag: 'metrics-port', env: 'METRICS_PORT', kind: 'port', help: 'serve /metrics on this port instead (obs.listen)' },
+  { flag: 'seed', env: 'SEED', kind: 'string', help: 'seed of all simulated randomness (default: random)' },
+  { flag: 'load-rps', env: 'LOAD_RPS', kind: 'rps', default: '5', help: 'built-in load in tasks per second; 0 disables it' },
+  { flag: 'load-mode', env: 'LOAD_MODE', kind: 'mode', default: 'http', help: 'http (POST to our own /tasks) or in-process' },
+  { flag: 'load-max-in-flight', env: 'LOAD_MAX_IN_FLIGHT', kind: 'count', default: '64', help: 'tasks in flight before load is dropped' },
+  { flag: 'llm-latency-ms', env: 'LLM_LATENCY_MS', kind: 'ms', default: String(DEFAULT_FAULTS.llmLatencyMs), help: 'mean latency of the large model (small: 0.4x)' },
+  { flag: 'llm-latency-jitter-ms', env: 'LLM_LATENCY_JITTER_MS', kind: 'ms', default: String(DEFAULT_FAULTS.llmLatencyJitterMs), help: 'latency is uniform in mean ± jitter' },
+  { flag: 'llm-error-rate', env: 'LLM_ERROR_RATE', kind: 'rate', default: String(DEFAULT_FAULTS.llmErrorRate), help: 'share of LLM calls that fail (429 / 529 / timeout)' },
+  { flag: 'llm-max-retries', env: 'LLM_MAX_RETRIES', kind: 'count', default: '2', help: 'retries of the drafting call on 429 / 529' },
+  { flag: 'llm-retry-backoff-ms', env: 'LLM_RETRY_BACKOFF_MS', kind: 'ms', default: '250', help: 'first retry backoff (doubles, capped at 10x)' },
+  { flag: 'tool-latency-ms', env: 'TOOL_LATENCY_MS', kind: 'ms', default: String(DEFAULT_FAULTS.toolLatencyMs), help: 'mean tool latency' },
+  { flag: 'tool-latency-jitter-ms', env: 'TOOL_LATENCY_JITTER_MS', kind: 'ms', default: String(DEFAULT_FAULTS.toolLatencyJitterMs), help: 'tool latency is uniform in mean ± jitter' },
+  { flag: 'tool-error-rate', env: 'TOOL_ERROR_RATE', kind: 'rate', default: String(DEFAULT_FAULTS.toolErrorRate), help: 'share of tool calls that fail' },
+  { flag: 'tool-error-rates', env: 'TOOL_ERROR_RATES', kind: 'rates', help: `per-tool rates, e.g. web_search=0.3,kb_lookup=0 (${TOOL_NAMES.join(', ')})` },
+  { flag: 'tool-timeout-ms', env: 'TOOL_TIMEOUT_MS', kind: 'ms', default: String(DEFAULT_FAULTS.toolTimeoutMs), help: 'tool calls slower than this fail with ToolTimeoutError' },
+  { flag: 'admin-token', env: 'ADMIN_TOKEN', kind: 'string', help: 'require Authorization: Bearer <token> on /admin/*' },
+  { flag: 'report-interval-s', env: 'REPORT_INTERVAL_S', kind: 'count', default: '10', help: 'print a progress line every N seconds; 0 disables' },
+] as const satisfies readonly Spec[];
+
+type Flag = (typeof SPECS)[number]['flag'];
+
+/** Everything `main.ts` needs. */
+export interface ServiceConfig {
+  readonly service: AgentServiceOptions & { readonly port: number; readonly host: string };
+  /** Seconds between progress lines; 0 = none. */
+  readonly reportIntervalS: number;
+}
+
+/** A bad flag or variable; `main.ts` prints it with the usage and exits 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export function usage(): string {
+  const rows = SPECS.map((s) => {
+    const left = `  --${s.flag} <v>`.padEnd(32);
+    const env = s.env.padEnd(24);
+    const def = 'default' in s ? ` (default ${s.default})` : '';
+    return `${left}${env}${s.help}${def}`;
+  });
+  return ['Usage: node --import tsx examples/agent-service/main.ts [flags]', '', `  ${'flag'.padEnd(30)}${'env'.padEnd(24)}`, ...rows, '  --help, -h'].join('\n');
+}
+
+function parseNumber(raw: string, source: string, kind: Kind): number {
+  const v = raw.trim() === '' ? NaN : Number(raw);
+  const bad = (expected: string): never => {
+    throw new UsageError(`Expected ${source} to be ${expected}, got ${JSON.stringify(raw)}`);
+  };
+  switch (kind) {
+    case 'port':
+      return Number.isInteger(v) && v >= 0 && v <= 65535 ? v : bad('a port from 0 to 65535');
+    case 'rate':
+      return v >= 0 && v <= 1 ? v : bad('a number from 0 to 1');
+    case 'ms':
+      return Number.isFinite(v) && v >= 0 && v <= 3_600_000 ? v : bad('a number of milliseconds from 0 to 3600000');
+    case 'count':
+      return Number.isInteger(v) && v >= 0 ? v : bad('an integer >= 0');
+    case 'rps':
+      return Number.isFinite(v) && v >= 0 && v <= 10_000 ? v : bad('a rate from 0 to 10000 tasks per second');
+    default:
+      return bad('a number');
+  }
+}
+
+function parseRates(raw: string, source: string): Partial<Record<ToolName, number>> {
+  const out: Partial<Record<ToolName, number>> = {};
+  for (const part of raw.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const [tool = '', value = ''] = part.split('=').map((p) => p.trim());
+    if (!isToolName(tool)) throw new UsageError(`Expected tools in ${source} to be one of ${TOOL_NAMES.join(', ')}, got ${JSON.stringify(tool)}`);
+    out[tool] = parseNumber(value, `${source} ${tool}`, 'rate');
+  }
+  return out;
+}
+
+/** Reads flags (`--name v`, `--name=v`) over env over defaults. Returns `'help'` for `--help`. */
+export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ServiceConfig | 'help' {
+  const byFlag = new Map<string, Spec>(SPECS.map((s) => [s.flag, s]));
+  const fromFlags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--help' || arg === '-h') return 'help';
+    const m = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
+    const spec = m === null ? undefined : byFlag.get(m[1] as string);
+    if (m === null || spec === undefined) throw new UsageError(`Unknown argument ${JSON.stringify(arg)} (see --help)`);
+    const value = m[2] ?? argv[++i];
+    if (value === undefined) throw new UsageError(`--${spec.flag} needs a value`);
+    fromFlags.set(spec.flag, value);
+  }
+
+  const raw = (flag: Flag): { value: string; source: string } | undefined => {
+    const spec = byFlag.get(flag) as Spec;
+    const f = fromFlags.get(flag);
+    if (f !== undefined) return { value: f, source: `--${flag}` };
+    const e = env[spec.env];
+    if (e !== undefined && e !== '') return { value: e, source: spec.env };
+    return spec.default === undefined ? undefined : { value: spec.default, source: `default of --${flag}` };
+  };
+  const num = (flag: Flag): number | undefined => {
+    const r = raw(flag);
+    return r === undefined ? undefined : parseNumber(r.value, r.source, (byFlag.get(flag) as Spec).kind);
+  };
+  const req = (flag: Flag): number => num(flag) as number;
+
+  const mode = raw('load-mode')?.value;
+  if (mode !== 'http' && mode !== 'in-process') throw new UsageError(`Expected ${raw('load-mode')?.source} to be http or in-process, got ${JSON.stringify(mode)}`);
+  const rates = raw('tool-error-rates');
+
+  const faults: FaultsPatch = {
+    llmLatencyMs: req('llm-latency-ms'),
+    llmLatencyJitterMs: req('llm-latency-jitter-ms'),
+    llmErrorRate: req('llm-error-rate'),
+    toolLatencyMs: req('tool-latency-ms'),
+    toolLatencyJitterMs: req('tool-latency-jitter-ms'),
+    toolErrorRate: req('tool-error-rate'),
+    toolTimeoutMs: req('tool-timeout-ms'),
+    ...(rates === undefined ? {} : { toolErrorRates: parseRates(rates.value, rates.source) }),
+  };
+  const seed = raw('seed')?.value;
+  const adminToken = raw('admin-token')?.value;
+  const metricsPort = num('metrics-port');
+  return {
+    service: {
+      host: raw('host')?.value as string,
+      port: req('port'),
+      ...(metricsPort === undefined ? {} : { metricsPort }),
+      ...(seed === undefined ? {} : { seed }),
+      ...(adminToken === undefined ? {} : { adminToken }),
+      faults,
+      llmMaxRetries: req('llm-max-retries'),
+      llmRetryBackoffMs: req('llm-retry-backoff-ms'),
+      load: { rps: req('load-rps'), mode, maxInFlight: Math.max(1, req('load-max-in-flight')) },
+    },
+    reportIntervalS: req('report-interval-s'),
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * The failures a real agent service sees from its dependencies, with the stable `code`
+ * a provider SDK or HTTP client would give them. The library turns `code` into the
+ * `error_type` label, so these codes are what dashboards and alerts select on.
+ */
+
+/** Base class: every service error has a stable, low-cardinality `code`. */
+export abstract class ServiceError extends Error {
+  abstract readonly code: string;
+  /** Whether retrying the same call can succeed. */
+  readonly retryable: boolean = false;
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+// ── LLM provider ──────────────────────────────────────────────────────────────────────
+
+/** HTTP 429 from the provider; carries the `retry-after` the provider asked for. */
+export class RateLimitError extends ServiceError {
+  readonly code = 'rate_limited';
+  readonly status = 429;
+  override readonly retryable = true;
+  constructor(
+    readonly model: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(`rate limit reached for ${model}; retry after ${retryAfterMs} ms`);
+  }
+}
+
+/** HTTP 529/503: the provider is overloaded. */
+export class ProviderOverloadedError extends ServiceError {
+  readonly code = 'overloaded';
+  readonly status = 529;
+  override readonly retryable = true;
+  constructor(readonly model: string) {
+    super(`${model} is overloaded, try again later`);
+  }
+}
+
+/** The provider did not answer within the request timeout. */
+export class LlmTimeoutError extends ServiceError {
+  readonly code = 'timeout';
+  constructor(
+    readonly model: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`${model} did not respond within ${timeoutMs} ms`);
+  }
+}
+
+/** HTTP 400: the prompt does not fit the model's context window. Not retryable. */
+export class ContextLengthError extends ServiceError {
+  readonly code = 'context_length_exceeded';
+  readonly status = 400;
+  constructor(
+    readonly model: string,
+    readonly promptTokens: number,
+    readonly contextWindow: number,
+  ) {
+    super(`prompt of ${promptTokens} tokens exceeds the ${contextWindow}-token context window of ${model}`);
+  }
+}
+
+// ── Tools ─────────────────────────────────────────────────────────────────────────────
+
+/** A tool did not finish within its timeout. */
+export class ToolTimeoutError extends ServiceError {
+  readonly code = 'timeout';
+  override readonly retryable = true;
+  constructor(
+    readonly tool: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`tool ${tool} timed out after ${timeoutMs} ms`);
+  }
+}
+
+/** A tool's upstream (search API, knowledge base) answered with a 5xx or refused the connection. */
+export class UpstreamUnavailableError extends ServiceError {
+  readonly code = 'upstream_unavailable';
+  override readonly retryable = true;
+  constructor(
+    readonly tool: string,
+    readonly status: number,
+  ) {
+    super(`upstream of ${tool} answered ${status}`);
+  }
+}
+
+/** A tool's upstream throttled us. */
+export class ToolRateLimitError extends ServiceError {
+  readonly code = 'rate_limited';
+  override readonly retryable = true;
+  constructor(readonly tool: string) {
+    super(`upstream of ${tool} is throttling requests`);
+  }
+}
+
+/** The calculator could not evaluate the expression it was given. */
+export class InvalidExpressionError extends ServiceError {
+  readonly code = 'invalid_expression';
+  constructor(
+    readonly expression: string,
+    reason: string,
+  ) {
+    super(`cannot evaluate ${JSON.stringify(expression)}: ${reason}`);
+  }
+}
+
+// ── Agent ─────────────────────────────────────────────────────────────────────────────
+
+/** Every tool the plan called failed, so there is no grounding context to answer from. */
+export class ToolsUnavailableError extends ServiceError {
+  readonly code = 'tools_unavailable';
+  constructor(readonly tools: readonly string[]) {
+    super(`all planned tools failed: ${tools.join(', ')}`);
+  }
+}
+
+/** A stable error code for any thrown value (our codes, else the class name). */
+export function errorCode(err: unknown): string {
+  if (err instanceof ServiceError) return err.code;
+  if (err instanceof Error) return err.name;
+  return 'unknown';
+}
