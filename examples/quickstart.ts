@@ -4,6 +4,7 @@
  *   node --import tsx examples/quickstart.ts          # keeps serving until Ctrl-C
  *   node --import tsx examples/quickstart.ts --once   # one round, prints the metrics, exits
  */
+// #region readme
 import { createObservability } from 'agent-observability';
 
 const obs = createObservability();
@@ -29,6 +30,7 @@ const complete = obs.instrumentLlmCall(chat, {
 
 const server = await obs.listen({ port: Number(process.env.PORT ?? 9464) });
 console.log(`metrics: ${server.url}`);
+// #endregion readme
 
 async function answer(question: string): Promise<string> {
   const hits = await search(question);
