@@ -145,6 +145,7 @@ const MAX_CACHED_HANDLES = 10_000;
 /** Binds handles and caches them per name tuple so repeated `obs.step('plan')` calls are cheap. */
 export class HandleFactory {
   private readonly cache = new Map<string, OperationHandle>();
+  private readonly byMapper = new WeakMap<object, Map<string, LlmCallHandle>>();
 
   constructor(
     private readonly f: HandleFamilies,
@@ -209,8 +210,20 @@ export class HandleFactory {
           this.f.tokens.child([...base, 'input']), this.f.tokens.child([...base, 'output']), usage,
         ),
       );
-    // A usage mapper is per call site, so only mapper-less handles are shared.
-    return usage === undefined ? this.cached(`l\u0000${base.join('\u0000')}`, make) : make();
+    const key = `l\u0000${base.join('\u0000')}`;
+    if (usage === undefined) return this.cached(key, make);
+    // Handles with a mapper are cached per mapper identity, so calling obs.llm() per request with
+    // a module-level mapper binds once; a fresh closure per call still works, just uncached.
+    let perMapper = this.byMapper.get(usage);
+    if (perMapper === undefined) {
+      perMapper = new Map();
+      this.byMapper.set(usage, perMapper);
+    }
+    const hit = perMapper.get(key);
+    if (hit !== undefined) return hit;
+    const h = make();
+    if (perMapper.size < MAX_CACHED_HANDLES) perMapper.set(key, h);
+    return h;
   }
 
   /** `instrument(kind, …)`: validated dispatch for callers that pick the kind at run time. */
