@@ -215,8 +215,11 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
     overflow: (metric, label) => bump(self.overflow, metric, label),
     sanitized: (metric, label) => bump(self.sanitized, metric, label),
   };
-  // Self-metrics are keyed by catalog names only, so they never need a cap.
-  const unlimited: LabelPolicySettings = { ...settings, maxValuesPerLabel: Infinity, maxSeriesPerMetric: Infinity, allow: new Map() };
+  // Self-metrics are keyed by catalog names only, so they never need a cap. No length cap
+  // either: cutting a metric name would re-enter the `sanitized` hook from inside it.
+  const unlimited: LabelPolicySettings = {
+    ...settings, maxValuesPerLabel: Infinity, maxSeriesPerMetric: Infinity, maxValueLength: Infinity, allow: new Map(),
+  };
 
   function family<M extends MetricDef>(def: M, policy = settings): Family {
     let f = families.get(def.name);

@@ -3,6 +3,7 @@
  * children once; `run`/`wrap` then only touch pre-bound series.
  */
 import { ConfigError } from '../errors.js';
+import { labelKey } from '../metrics/labels.js';
 import type { GaugeFamily, HistogramFamily } from '../metrics/store.js';
 import { LlmRecorder, Recorder, runWith, wrapWith, type RecorderContext, type TokenUsage } from './recorder.js';
 
@@ -178,7 +179,7 @@ export class HandleFactory {
     requireName(name, 'step');
     const o = requireObject(options, 'step options');
     const workflow = optionalName(o.workflow, 'step options.workflow', '');
-    return this.cached(`s\u0000${workflow}\u0000${name}`, () =>
+    return this.cached(`s${labelKey([workflow, name])}`, () =>
       new Handle('step', name, this.recorder(this.f.step, 'step', name, [workflow, name])),
     );
   }
@@ -187,7 +188,7 @@ export class HandleFactory {
     requireName(name, 'tool');
     const o = requireObject(options, 'tool options');
     const agent = optionalName(o.agent, 'tool options.agent', '');
-    return this.cached(`t\u0000${agent}\u0000${name}`, () =>
+    return this.cached(`t${labelKey([agent, name])}`, () =>
       new Handle('tool', name, this.recorder(this.f.tool, 'tool', name, [name, agent])),
     );
   }
@@ -210,7 +211,8 @@ export class HandleFactory {
           this.f.tokens.child([...base, 'input']), this.f.tokens.child([...base, 'output']), usage,
         ),
       );
-    const key = `l\u0000${base.join('\u0000')}`;
+    // Length-prefixed (injective): names may contain any separator we could pick.
+    const key = `l${labelKey(base)}`;
     if (usage === undefined) return this.cached(key, make);
     // Handles with a mapper are cached per mapper identity, so calling obs.llm() per request with
     // a module-level mapper binds once; a fresh closure per call still works, just uncached.

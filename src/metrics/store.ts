@@ -45,6 +45,9 @@ export class CounterSeries extends SeriesBase {
     // A negative or NaN increment would corrupt rate(); drop it.
     if (n >= 0) this.value += n;
   }
+  reset(): void {
+    this.value = 0;
+  }
 }
 
 export class GaugeSeries extends SeriesBase {
@@ -58,6 +61,8 @@ export class GaugeSeries extends SeriesBase {
   dec(n = 1): void {
     this.value -= n;
   }
+  /** Gauges hold current state (calls in flight, build info), which a reset must not falsify. */
+  reset(): void {}
 }
 
 export class HistogramSeries extends SeriesBase {
@@ -84,6 +89,13 @@ export class HistogramSeries extends SeriesBase {
     this.sum += v;
     this.count += 1;
     return i;
+  }
+
+  reset(): void {
+    this.counts.fill(0);
+    this.sum = 0;
+    this.count = 0;
+    this.exemplars = undefined;
   }
 
   /** Records one value with an exemplar attached to its bucket. */
@@ -179,9 +191,13 @@ export abstract class Family<S extends AnySeries = AnySeries> {
     this.guard.clear();
   }
 
-  /** prom-client `Registry#resetMetrics()` hook. */
+  /**
+   * prom-client `Registry#resetMetrics()` hook. Zeroes values in place: handles keep
+   * references to their pre-bound series, so dropping the series would silently stop
+   * exporting every handle bound before the reset.
+   */
   reset(): void {
-    this.clear();
+    for (const s of this.series.values()) s.reset();
   }
 
   /** prom-client compatibility: the family as `MetricObjectWithValues`. */
@@ -189,7 +205,8 @@ export abstract class Family<S extends AnySeries = AnySeries> {
     this.collect?.();
     const values: PromMetricValue[] = [];
     for (const s of this.series.values()) this.values(s, values);
-    return { name: this.def.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+    // `this.name`, not `def.name`: prom-client's OpenMetrics serializer strips `_total` from `name` and appends it to samples.
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
   }
 
   protected labelObject(s: S): Record<string, string> {
