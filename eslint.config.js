@@ -31,4 +31,20 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: ['../metrics/*', '../instrument/*', '../exposition/*', 'prom-client'] }],
     },
   },
+  {
+    // generate/ is build-time and pure: the catalog and its own builders, never the runtime engine.
+    files: ['src/generate/**/*.ts'],
+    ignores: ['src/generate/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            '**/metrics/*', '**/instrument/*', '**/exposition/*', '**/sla/*', '**/resilience/*', '**/tracing/*', '**/internal/*',
+            '**/observability.js', 'prom-client', 'opossum', '@opentelemetry/*',
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -1,7 +1,9 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts' },
+  // `generate/index` is the build-time subpath (`agent-observability/generate`): no prom-client inside.
+  // `tracing-sdk/index` (`agent-observability/tracing-sdk`) is the only entry that loads @opentelemetry/sdk-node.
+  entry: { index: 'src/index.ts', 'generate/index': 'src/generate/index.ts', 'tracing-sdk/index': 'src/tracing/sdk.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

@@ -1,7 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const alias = { 'agent-observability': fileURLToPath(new URL('./src/index.ts', import.meta.url)) };
+// Most specific first: Vite matches aliases in order, and by prefix.
+const alias = {
+  'agent-observability/generate': fileURLToPath(new URL('./src/generate/index.ts', import.meta.url)),
+  'agent-observability/tracing-sdk': fileURLToPath(new URL('./src/tracing/sdk.ts', import.meta.url)),
+  'agent-observability': fileURLToPath(new URL('./src/index.ts', import.meta.url)),
+};
 
 export default defineConfig({
   resolve: { alias },

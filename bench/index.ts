@@ -10,13 +10,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { breakerSuite } from './cases/breaker.js';
 import { redSuite } from './cases/red.js';
 import { ROOT, environment } from './env.js';
 import { checksum, runSuite, type RunConfig, type Suite, type SuiteResult } from './harness.js';
 import { renderConsole, renderMarkdown } from './report.js';
 
 /** Every suite, in report order. Later suites (spans, breaker vs opossum, scrape) go here. */
-const SUITES: readonly (() => Suite)[] = [redSuite];
+const SUITES: readonly (() => Suite)[] = [redSuite, breakerSuite];
 
 function config(): { cfg: RunConfig; out: string | undefined } {
   const { values } = parseArgs({

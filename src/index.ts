@@ -19,7 +19,30 @@ export { CONTENT_TYPES } from './exposition/format.js';
 export { OTHER } from './metrics/labels.js';
 export {
   AgentObservabilityError, ConfigError, isAgentObservabilityError, isConfigError,
+  TimeoutError, CircuitOpenError, CircuitCapacityError, PoolRejectedError, TokenBudgetExceededError,
+  isTimeoutError, isCircuitOpenError, isCircuitCapacityError, isPoolRejectedError, isTokenBudgetExceededError,
 } from './errors.js';
-export type { AgentObservabilityErrorCode } from './errors.js';
+export type { AgentObservabilityErrorCode, PoolRejectionReason } from './errors.js';
+export type {
+  ResilienceApi, BreakerInfo, BreakerOutcome, BreakerState, CircuitBreakerHandle, CircuitBreakerOptions, OpossumOptions,
+  PoolHandle, PoolOptions, PoolRunOptions, RetryEvent, RetryOptions, TimeoutOptions, PolicyBreaker, PolicyExecuteOptions,
+  PolicyHandle, PolicyOptions, PolicyWrapOptions, HeadersLike, RateLimitKind, BudgetTokenType, TokenBudgetHandle,
+  TokenBudgetOptions, CallContext, Guarded, Timers,
+} from './resilience/index.js';
+export { BREAKER_STATES, defaultRetryable, retryAfterMs, RATE_LIMIT_HEADERS } from './resilience/index.js';
+export { defineSlo, loadSlos, SLO_TARGET_KINDS } from './catalog/slo.js';
+export type {
+  SloSpec, AvailabilitySloSpec, LatencySloSpec, SloTarget, SloTargetKind, AvailabilitySli, LatencySli, SloEvaluationOptions,
+  SloAlertingOptions,
+} from './catalog/slo.js';
+export type {
+  Sla, SlaReport, SloReport, SloStatus, SloWindowReport, SloBudgetReport, SloLatencyQuantiles, SloListener, HealthHandler,
+  HealthHandlerOptions,
+} from './sla/index.js';
+export type {
+  TracingApi, TracingOptions, LogFields, TraceIds, HeaderCarrier, FetchLike, HttpHandler, HttpMiddleware,
+  HttpMiddlewareOptions, FastifyTracingOptions, FastifyTracingPlugin, FastifyHooksLike,
+} from './tracing/index.js';
+export { isValidCorrelationId, GEN_AI } from './tracing/index.js';
 export * as catalog from './catalog/index.js';
 export { VERSION } from './version.js';

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
 import {
-  METRICS, agentDuration, buildInfo, eventLoopUtilization, internalErrors, labelOverflow, labelSanitized,
+  METRICS, agentDuration, buildInfo, internalErrors, labelOverflow, labelSanitized,
   llmCallDuration, llmTokenUsage, operationActive, stepDuration, toolDuration, workflowDuration,
   type CatalogHistogramName, type CatalogMetricName, type MetricDef,
 } from './catalog/metrics.js';
@@ -24,9 +24,13 @@ import {
 } from './instrument/handles.js';
 import { defaultErrorType } from './instrument/error-type.js';
 import type { ObsContext } from './internal/context.js';
+import { resolveSlos, type SloSpec } from './catalog/slo.js';
+import { createSla, type Sla } from './sla/index.js';
 import { Diag, stderrLogger, type DiagLogger } from './internal/diag.js';
 import type { LabelPolicyHooks, LabelPolicySettings } from './metrics/labels.js';
-import { installRuntimeMetrics } from './metrics/runtime.js';
+import { installRuntimeMetrics } from './metrics/use/runtime.js';
+import { createResilience, type ResilienceApi } from './resilience/resilience.js';
+import { createTracing, type TracingApi, type TracingOptions } from './tracing/index.js';
 import { CounterFamily, GaugeFamily, HistogramFamily, type CounterSeries, type Family } from './metrics/store.js';
 import { VERSION } from './version.js';
 
@@ -55,7 +59,11 @@ export interface ObservabilityOptions {
    * same endpoint). @default a new Registry owned by this handle
    */
   readonly registry?: Registry;
-  /** Node runtime metrics (prom-client defaults + event-loop utilization). @default true */
+  /**
+   * Node runtime metrics: CPU, memory, heap (with its limit), heap spaces, event-loop delay and
+   * utilization, GC pauses, active resources, under prom-client's default names but from our own
+   * collector (stopped by `shutdown()`); names already in `registry` are left to their source. @default true
+   */
   readonly runtimeMetrics?: boolean;
   /** Cardinality guard settings. */
   readonly cardinality?: CardinalityOptions;
@@ -67,10 +75,21 @@ export interface ObservabilityOptions {
   readonly errorType?: (error: unknown) => string;
   /** Monotonic clock in milliseconds; inject one in tests. @default performance.now */
   readonly clock?: () => number;
+  /**
+   * SLOs evaluated in-process (`obs.sla`) from the same calls the metrics record; see
+   * `defineSlo` and `loadSlos`. Latency thresholds must be bucket boundaries (overrides included).
+   * @default []
+   */
+  readonly slos?: readonly SloSpec[];
+  /**
+   * Correlation IDs, spans and exemplars. Spans start only while a tracer provider is
+   * registered; `false` turns spans and exemplars off (correlation still works). @default {}
+   */
+  readonly tracing?: TracingOptions | false;
 }
 
 /** The root handle returned by {@link createObservability}. */
-export interface Observability {
+export interface Observability extends ResilienceApi, TracingApi {
   /** The prom-client Registry our metrics live in. */
   readonly registry: Registry;
   /** Pre-bound agent handle (`gen_ai_invoke_agent_duration_seconds`). */
@@ -103,6 +122,8 @@ export interface Observability {
   readonly fastifyPlugin: (instance: FastifyInstanceLike, options?: FastifyMetricsOptions) => Promise<void>;
   /** Starts a standalone metrics server (closed by {@link Observability.shutdown}). */
   listen(options?: ListenOptions): Promise<MetricsServer>;
+  /** In-process SLO checks over the `slos` option: `check()`, `onBreach`, `onRecover`, `healthHandler()`. */
+  readonly sla: Sla;
   /** Unregisters our metrics, closes servers it started. Wrapped functions keep working, unrecorded. Idempotent. */
   shutdown(): Promise<void>;
 }
@@ -193,6 +214,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   }
   const settings = resolveSettings(options.cardinality);
   const bucketOverrides = resolveBuckets(options.buckets);
+  const slos = resolveSlos(options.slos, 'slos', { buckets: (name) => bucketOverrides.get(name), allowed: settings.allow });
   const clock = options.clock ?? (() => performance.now());
   const logger = options.logger === false ? undefined : (options.logger ?? stderrLogger);
 
@@ -260,17 +282,15 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
       tokens: histogram(llmTokenUsage),
       active: family(operationActive) as GaugeFamily,
     },
-    { clock, diag, errorType: options.errorType ?? defaultErrorType },
+    {
+      clock, diag, errorType: options.errorType ?? defaultErrorType,
+      // Handles bind lazily, after `sla` exists; without SLOs recorders get no taps at all.
+      ...(slos.length > 0 ? { taps: (def: MetricDef, values: readonly string[]) => sla.tapsFor(def, values) } : {}),
+      // Also bound lazily, after `tracing` exists.
+      tracer: (def: MetricDef, base: readonly string[]) => tracing.callTracer(def, base),
+    },
   );
 
-  let runtimeNames: string[] = [];
-  if (options.runtimeMetrics !== false) {
-    try {
-      runtimeNames = installRuntimeMetrics(registry, family(eventLoopUtilization, unlimited) as GaugeFamily);
-    } catch (e) {
-      diag.error('runtime', e);
-    }
-  }
 
   const shutdownHooks: (() => void | Promise<void>)[] = [];
   /** Handed to capability folders (resilience, sla, tracing) so they never reach into this file. */
@@ -284,7 +304,13 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
     logger,
     onShutdown: (fn) => void shutdownHooks.push(fn),
   };
-  void ctx;
+  if (options.runtimeMetrics !== false) {
+    const runtime = installRuntimeMetrics(ctx);
+    ctx.onShutdown(() => runtime.stop());
+  }
+  const resilience = createResilience(ctx);
+  const sla = createSla(ctx, slos);
+  const tracing = createTracing(ctx, options.tracing, options.clock === undefined);
 
   const scrape = (format: ExpositionFormat): Promise<string> =>
     serializeRegistry(registry, format, (e) => diag.error('exposition', e));
@@ -296,6 +322,9 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
 
   return {
     registry,
+    ...resilience,
+    ...tracing.api,
+    sla,
     agent: (name) => handles.agent(name),
     workflow: (name) => handles.workflow(name),
     step: (name, o) => handles.step(name, o),
@@ -339,7 +368,6 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
         await Promise.all([...servers].map((s) => s.close()));
         servers.clear();
         for (const name of families.keys()) registry.removeSingleMetric(name);
-        for (const name of runtimeNames) registry.removeSingleMetric(name);
         families.clear();
       })()),
   };

@@ -7,6 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Observability, OperationHandle } from 'agent-observability';
+import type { Logger } from 'pino';
 import { ServiceError, ToolsUnavailableError, errorCode } from './errors.js';
 import type { ToolName } from './faults.js';
 import { rngFor, sleep, type Rng } from './random.js';
@@ -93,6 +94,8 @@ export interface SupportAgentOptions {
   readonly llmMaxRetries: number;
   /** First backoff; doubles per retry, capped at 10x, and a provider's retry-after is honoured up to that cap. */
   readonly llmRetryBackoffMs: number;
+  /** Structured logs; the service's pino logger carries the correlation and trace IDs on every line. */
+  readonly log: Logger;
 }
 
 export interface SupportAgent {
@@ -145,7 +148,7 @@ function report(err: unknown): ErrorReport {
 }
 
 export function createSupportAgent(options: SupportAgentOptions): SupportAgent {
-  const { obs, llm, ledger, seed, llmMaxRetries, llmRetryBackoffMs } = options;
+  const { obs, llm, ledger, seed, llmMaxRetries, llmRetryBackoffMs, log } = options;
 
   // Bind every handle once, at start-up: per call they only touch pre-bound series.
   const agent = obs.agent(AGENT_NAME);
@@ -180,6 +183,7 @@ export function createSupportAgent(options: SupportAgentOptions): SupportAgent {
     let plan: Plan | undefined;
     let failedStep: StepName | undefined;
     let degraded = false;
+    log.info({ task_id: id }, 'task started');
 
     async function inStep<R>(name: StepName, fn: () => R | Promise<R>): Promise<R> {
       const s0 = performance.now();
@@ -199,7 +203,7 @@ export function createSupportAgent(options: SupportAgentOptions): SupportAgent {
     // Reports keep the plan's order, whatever order the parallel calls finish in.
     async function callTool(call: PlannedCall, index: number): Promise<ToolResult> {
       const c0 = performance.now();
-      const ctx = { rng };
+      const ctx = { rng, taskId: id };
       try {
         const r =
           call.tool === 'web_search' ? await tools.web_search(call.args, ctx)
@@ -207,9 +211,11 @@ export function createSupportAgent(options: SupportAgentOptions): SupportAgent {
           : await tools.calculator(call.args, ctx);
         ledger.record('tools', call.tool);
         toolCalls[index] = { tool: call.tool, ok: true, durationMs: performance.now() - c0, sources: r.sources.length };
+        log.info({ task_id: id, tool: call.tool, sources: r.sources.length }, 'tool call succeeded');
         return r;
       } catch (e) {
         ledger.record('tools', call.tool, errorCode(e));
+        log.warn({ task_id: id, tool: call.tool, error_type: errorCode(e) }, 'tool call failed');
         toolCalls[index] = { tool: call.tool, ok: false, durationMs: performance.now() - c0, error: report(e) };
         throw e;
       }
@@ -226,10 +232,12 @@ export function createSupportAgent(options: SupportAgentOptions): SupportAgent {
         try {
           const r = await fn({ model: model.name, messages, maxTokens }, { rng });
           ledger.recordLlm(model.name, undefined, usage(r));
+          log.info({ task_id: id, model: model.name, purpose, attempt, tokens: r.usage.prompt_tokens + r.usage.completion_tokens }, 'llm call succeeded');
           llmCalls.push({ model: model.name, purpose, attempt, ok: true, durationMs: performance.now() - c0, usage: r.usage });
           return r;
         } catch (e) {
           ledger.recordLlm(model.name, errorCode(e));
+          log.warn({ task_id: id, model: model.name, purpose, attempt, error_type: errorCode(e) }, 'llm call failed');
           llmCalls.push({ model: model.name, purpose, attempt, ok: false, durationMs: performance.now() - c0, error: report(e) });
           if (!(e instanceof ServiceError && e.retryable) || attempt > retries) throw e;
           const cap = llmRetryBackoffMs * 10;
@@ -291,6 +299,8 @@ export function createSupportAgent(options: SupportAgentOptions): SupportAgent {
       ledger.record('workflow', WORKFLOW_NAME, errorCode(e));
     }
     ledger.recordTask(outcome !== undefined);
+    if (outcome === undefined) log.warn({ task_id: id, error_type: errorCode(error), step: failedStep }, 'task failed');
+    else log.info({ task_id: id, degraded }, 'task succeeded');
 
     const tokens = llmCalls.reduce(
       (u, c) => ({

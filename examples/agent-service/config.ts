@@ -11,6 +11,11 @@ import type { AgentServiceOptions } from './service.js';
 
 type Kind = 'string' | 'port' | 'rate' | 'ms' | 'count' | 'rps' | 'mode' | 'rates';
 
+const LOG_LEVELS = ['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+/** `off`: no SDK (spans cost nothing); the others are `startTracing` exporters. */
+export const TRACE_EXPORTERS = ['off', 'otlp', 'console', 'none'] as const;
+export type TraceExporterSetting = (typeof TRACE_EXPORTERS)[number];
+
 interface Spec {
   readonly flag: string;
   readonly env: string;
@@ -39,6 +44,10 @@ const SPECS = [
   { flag: 'tool-timeout-ms', env: 'TOOL_TIMEOUT_MS', kind: 'ms', default: String(DEFAULT_FAULTS.toolTimeoutMs), help: 'tool calls slower than this fail with ToolTimeoutError' },
   { flag: 'admin-token', env: 'ADMIN_TOKEN', kind: 'string', help: 'require Authorization: Bearer <token> on /admin/*' },
   { flag: 'report-interval-s', env: 'REPORT_INTERVAL_S', kind: 'count', default: '10', help: 'print a progress line every N seconds; 0 disables' },
+  { flag: 'service-name', env: 'SERVICE_NAME', kind: 'string', default: 'support-agent', help: 'service name in log lines and spans' },
+  { flag: 'log-level', env: 'LOG_LEVEL', kind: 'string', default: 'info', help: `pino level of the JSON log lines on stdout (${LOG_LEVELS.join(', ')})` },
+  { flag: 'kb-service-url', env: 'KB_SERVICE_URL', kind: 'string', help: 'delegate kb_lookup to this service (another instance) over HTTP' },
+  { flag: 'trace-exporter', env: 'TRACE_EXPORTER', kind: 'string', default: 'off', help: `start the OpenTelemetry SDK (${TRACE_EXPORTERS.join(', ')}; otlp reads OTEL_EXPORTER_OTLP_ENDPOINT)` },
 ] as const satisfies readonly Spec[];
 
 type Flag = (typeof SPECS)[number]['flag'];
@@ -48,6 +57,8 @@ export interface ServiceConfig {
   readonly service: AgentServiceOptions & { readonly port: number; readonly host: string };
   /** Seconds between progress lines; 0 = none. */
   readonly reportIntervalS: number;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly traceExporter: TraceExporterSetting;
 }
 
 /** A bad flag or variable; `main.ts` prints it with the usage and exits 2. */
@@ -139,6 +150,15 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     toolTimeoutMs: req('tool-timeout-ms'),
     ...(rates === undefined ? {} : { toolErrorRates: parseRates(rates.value, rates.source) }),
   };
+  const oneOf = <T extends string>(flag: Flag, allowed: readonly T[]): T => {
+    const r = raw(flag) as { value: string; source: string };
+    if (!(allowed as readonly string[]).includes(r.value)) throw new UsageError(`Expected ${r.source} to be one of ${allowed.join(', ')}, got ${JSON.stringify(r.value)}`);
+    return r.value as T;
+  };
+  const logLevel = oneOf('log-level', LOG_LEVELS);
+  const traceExporter = oneOf('trace-exporter', TRACE_EXPORTERS);
+  const kb = raw('kb-service-url');
+  if (kb !== undefined && !/^https?:\/\/[^\s]+$/.test(kb.value)) throw new UsageError(`Expected ${kb.source} to be an http(s) URL, got ${JSON.stringify(kb.value)}`);
   const seed = raw('seed')?.value;
   const adminToken = raw('admin-token')?.value;
   const metricsPort = num('metrics-port');
@@ -149,11 +169,15 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
       ...(metricsPort === undefined ? {} : { metricsPort }),
       ...(seed === undefined ? {} : { seed }),
       ...(adminToken === undefined ? {} : { adminToken }),
+      ...(kb === undefined ? {} : { kbServiceUrl: kb.value }),
+      serviceName: raw('service-name')?.value as string,
       faults,
       llmMaxRetries: req('llm-max-retries'),
       llmRetryBackoffMs: req('llm-retry-backoff-ms'),
       load: { rps: req('load-rps'), mode, maxInFlight: Math.max(1, req('load-max-in-flight')) },
     },
     reportIntervalS: req('report-interval-s'),
+    logLevel,
+    traceExporter,
   };
 }

@@ -110,6 +110,23 @@ export class InvalidExpressionError extends ServiceError {
   }
 }
 
+/**
+ * A tool served by a downstream service failed there: its code (`timeout`,
+ * `upstream_unavailable`…) comes back in the JSON error body and is kept, so `error_type`
+ * reads the same on both sides of the call.
+ */
+export class RemoteToolError extends ServiceError {
+  readonly code: string;
+  constructor(
+    readonly tool: string,
+    code: string,
+    readonly status: number,
+  ) {
+    super(`${tool} failed downstream with ${code} (HTTP ${status})`);
+    this.code = code;
+  }
+}
+
 // ── Agent ─────────────────────────────────────────────────────────────────────────────
 
 /** Every tool the plan called failed, so there is no grounding context to answer from. */

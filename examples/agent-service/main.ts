@@ -5,6 +5,8 @@
  *   PORT=0 LOAD_RPS=20 LLM_ERROR_RATE=0.2 npm start
  *   npm start -- --help
  */
+import pino from 'pino';
+import { startTracing, type TracingSdk } from 'agent-observability/tracing-sdk';
 import { parseConfig, usage, UsageError, type ServiceConfig } from './config.js';
 import { startAgentService, type AgentService } from './service.js';
 
@@ -25,9 +27,17 @@ const log = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
+// Spans only when asked for: with no SDK the instrumentation skips them at no cost.
+let tracing: TracingSdk | undefined;
 let service: AgentService;
 try {
-  service = await startAgentService({ ...config.service, log });
+  if (config.traceExporter !== 'off') tracing = startTracing({ serviceName: config.service.serviceName ?? 'support-agent', exporter: config.traceExporter });
+  service = await startAgentService({
+    ...config.service,
+    // JSON lines on stdout, each with correlation_id / trace_id / span_id; sync, so none is lost at exit.
+    logDestination: pino.destination({ dest: 1, sync: true }),
+    logLevel: config.logLevel,
+  });
 } catch (e) {
   process.stderr.write(`agent-service: cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);
@@ -36,6 +46,7 @@ try {
 const { load } = config.service;
 log(`api: ${service.url} (POST /tasks, GET /healthz, GET|POST /admin/faults, GET /admin/stats)`);
 log(`metrics: ${service.metricsUrl}`);
+if (tracing !== undefined) log(`tracing: ${config.traceExporter} exporter, service ${tracing.serviceName}`);
 log(
   load !== undefined && load.rps > 0
     ? `load: ${load.rps} tasks/s (${load.mode ?? 'http'}), seed ${service.seed}`
@@ -77,7 +88,8 @@ const onSignal = (signal: NodeJS.Signals): void => {
   }, 15_000);
   watchdog.unref();
   service.stop().then(
-    () => {
+    async () => {
+      await tracing?.shutdown().catch((e: unknown) => process.stderr.write(`tracing shutdown failed: ${String(e)}\n`));
       log(`stopped; ${summary()}`);
       process.exit(0);
     },

@@ -2,6 +2,8 @@
  * The HTTP API on node:http:
  *
  *   POST /tasks          {"question": "...", "id"?: "..."}  → the TaskResult (200, or 502 if the task failed)
+ *   POST /tools/kb_lookup {"query": "...", "task": "..."}  → the tool's result (200, or 502 {"error": {code}}), for
+ *                        an upstream service that delegates its knowledge-base lookups here
  *   GET  /metrics        Prometheus / OpenMetrics, content-negotiated (obs.metricsHandler())
  *   GET  /healthz        200 {"status":"ok"}, 503 while shutting down
  *   GET  /admin/faults   current fault settings
@@ -11,8 +13,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MetricsHandler } from 'agent-observability';
+import type { Logger } from 'pino';
 import type { TaskInput, TaskResult } from './agent.js';
+import { ServiceError } from './errors.js';
 import { FaultsValidationError, type Faults } from './faults.js';
+import type { RemoteToolRequest, ToolResult } from './tools.js';
 
 /** Largest request body we read. */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -21,6 +26,8 @@ const TASK_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export interface ApiHandlerOptions {
   readonly runTask: (input: TaskInput) => Promise<TaskResult>;
+  /** Runs this service's `kb_lookup` for a caller (`POST /tools/kb_lookup`). */
+  readonly runKbLookup: (request: RemoteToolRequest) => Promise<ToolResult>;
   /** Serves `/metrics`; omitted when metrics have their own port. */
   readonly metrics?: MetricsHandler;
   readonly getFaults: () => Faults;
@@ -33,8 +40,12 @@ export interface ApiHandlerOptions {
   readonly draining: () => boolean;
   /** Called when a request finishes, for the service's own request counter. */
   readonly onResponse?: (method: string, route: string, status: number) => void;
-  readonly log: (line: string) => void;
+  /** The service's logger (its lines carry the request's correlation and trace IDs). */
+  readonly log: Logger;
 }
+
+/** The paths this API serves: route templates for the HTTP metrics (anything else is `_OTHER`). */
+export const API_ROUTES = ['/tasks', '/tools/kb_lookup', '/healthz', '/admin/faults', '/admin/stats', '/metrics'] as const;
 
 /** An error that maps to one HTTP response. */
 class HttpError extends Error {
@@ -90,6 +101,14 @@ function parseTask(body: unknown): TaskInput {
   return id === undefined ? { question: question.trim() } : { question: question.trim(), id };
 }
 
+function parseToolRequest(body: unknown): RemoteToolRequest {
+  const { query, task } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  if (typeof query !== 'string' || query.length > MAX_QUESTION_CHARS || typeof task !== 'string' || !TASK_ID.test(task)) {
+    throw new HttpError(400, 'invalid_request', 'Expected {"query": "<at most 2000 characters>", "task": "<task id>"}');
+  }
+  return { query, task };
+}
+
 function bearerMatches(header: string | undefined, token: string): boolean {
   const got = Buffer.from(header ?? '');
   const want = Buffer.from(`Bearer ${token}`);
@@ -113,7 +132,28 @@ export function createApiHandler(o: ApiHandlerOptions): (req: IncomingMessage, r
           if (o.draining()) throw new HttpError(503, 'shutting_down', 'The service is shutting down', { Connection: 'close', 'Retry-After': '5' });
           const task = parseTask(await readJson(req));
           const result = await o.runTask(task);
-          send(res, result.status === 'succeeded' ? 200 : 502, result);
+          const status = result.status === 'succeeded' ? 200 : 502;
+          send(res, status, result);
+          o.log.info({ task_id: result.id, status, duration_ms: Math.round(result.durationMs) }, 'task request served');
+        },
+      },
+    ],
+    [
+      '/tools/kb_lookup',
+      {
+        methods: ['POST'],
+        handle: async (req, res) => {
+          if (o.draining()) throw new HttpError(503, 'shutting_down', 'The service is shutting down', { Connection: 'close', 'Retry-After': '5' });
+          const request = parseToolRequest(await readJson(req));
+          try {
+            const result = await o.runKbLookup(request);
+            send(res, 200, result);
+            o.log.info({ task_id: request.task, tool: 'kb_lookup', status: 200 }, 'tool request served');
+          } catch (e) {
+            if (!(e instanceof ServiceError)) throw e;
+            o.log.warn({ task_id: request.task, tool: 'kb_lookup', status: 502, error_type: e.code }, 'tool request failed');
+            throw new HttpError(502, e.code, e.message);
+          }
         },
       },
     ],
@@ -137,7 +177,7 @@ export function createApiHandler(o: ApiHandlerOptions): (req: IncomingMessage, r
           const patch = await readJson(req);
           try {
             const next = o.setFaults(patch);
-            o.log(`faults updated: ${JSON.stringify(patch)}`);
+            o.log.info({ faults: patch }, 'faults updated');
             send(res, 200, next);
           } catch (e) {
             if (e instanceof FaultsValidationError) throw new HttpError(400, e.code, e.message);
@@ -169,7 +209,7 @@ export function createApiHandler(o: ApiHandlerOptions): (req: IncomingMessage, r
         send(res, e.status, { error: { code: e.code, message: e.message } }, e.headers);
         return;
       }
-      o.log(`internal error on ${method} ${path}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      o.log.error({ method, route: route === undefined ? 'unmatched' : path, err: e }, 'internal error');
       send(res, 500, { error: { code: 'internal', message: 'internal error' } });
     };
     try {

@@ -6,15 +6,17 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createObservability, type Observability, type ObservabilityOptions } from 'agent-observability';
+import pino, { type DestinationStream, type LevelWithSilent, type Logger } from 'pino';
 import { Counter, Registry } from 'prom-client';
-import { createSupportAgent, type TaskInput, type TaskResult } from './agent.js';
+import { AGENT_NAME, createSupportAgent, type TaskInput, type TaskResult } from './agent.js';
+import { errorCode } from './errors.js';
 import { applyFaultsPatch, DEFAULT_FAULTS, type Faults, type FaultsPatch } from './faults.js';
 import { startLoad, type LoadGenerator, type LoadStats, type SubmitOutcome } from './load.js';
 import { randomSeed, rngFor } from './random.js';
-import { createApiHandler } from './server.js';
+import { API_ROUTES, createApiHandler } from './server.js';
 import { createSimulatedLlm } from './simulated-llm.js';
 import { StatsLedger, type ServiceStats } from './stats.js';
-import { createToolbox } from './tools.js';
+import { createToolbox, remoteKbLookup, type Toolbox } from './tools.js';
 
 /** The service's own metric, registered next to the library's. */
 export const HTTP_REQUESTS = 'agent_service_http_requests_total';
@@ -49,8 +51,21 @@ export interface AgentServiceOptions {
   readonly adminToken?: string;
   /** Passed to `createObservability` (e.g. `{ logger: false }`). */
   readonly observability?: ObservabilityOptions;
-  /** Operational log lines (fault changes, internal errors). @default silent */
-  readonly log?: (line: string) => void;
+  /**
+   * Where the service's pino logs go (JSON lines, each with `correlation_id`, `trace_id` and
+   * `span_id` from `obs.pinoMixin`). @default nowhere (logging off)
+   */
+  readonly logDestination?: DestinationStream;
+  /** @default 'info' */
+  readonly logLevel?: LevelWithSilent;
+  /** `service` field of every log line. @default 'support-agent' */
+  readonly serviceName?: string;
+  /**
+   * Base URL of a downstream service (another instance of this one) that runs `kb_lookup`:
+   * the tool then calls its `POST /tools/kb_lookup` over HTTP with `obs.instrumentFetch()`,
+   * so the downstream spans join this service's trace. @default local kb_lookup
+   */
+  readonly kbServiceUrl?: string;
   /** How long `stop()` waits for requests in flight before cutting connections. @default 10000 */
   readonly shutdownGraceMs?: number;
 }
@@ -72,6 +87,8 @@ export interface AgentService {
   setFaults(patch: FaultsPatch): Faults;
   /** The ledger: what the service did, counted apart from the metrics. */
   stats(): ServiceStats;
+  /** The service's logger. */
+  readonly log: Logger;
   /** Load generator counters, or `undefined` when load is off. */
   loadStats(): LoadStats | undefined;
   /** Stops load, drains and closes the server, shuts observability down. Idempotent. */
@@ -89,7 +106,6 @@ function formatUrl(addr: AddressInfo): string {
 }
 
 export async function startAgentService(options: AgentServiceOptions = {}): Promise<AgentService> {
-  const log = options.log ?? ((): void => {});
   const seed = options.seed === undefined ? randomSeed() : String(options.seed);
   const port = nonNegativeInt(options.port, 'port', 0);
   const host = options.host ?? '127.0.0.1';
@@ -99,6 +115,12 @@ export async function startAgentService(options: AgentServiceOptions = {}): Prom
   // One registry for the library's metrics and the service's own, so one scrape sees both.
   const registry = options.observability?.registry ?? new Registry();
   const obs = createObservability({ ...options.observability, registry });
+  const serviceName = options.serviceName ?? 'support-agent';
+  // Every line carries the request's correlation, trace and span IDs through the mixin.
+  const log =
+    options.logDestination === undefined
+      ? pino({ level: 'silent' })
+      : pino({ level: options.logLevel ?? 'info', base: { service: serviceName }, mixin: obs.pinoMixin }, options.logDestination);
   const httpRequests = new Counter({
     name: HTTP_REQUESTS,
     help: 'HTTP requests served by the agent service API, by route and status (scrapes excluded).',
@@ -107,10 +129,32 @@ export async function startAgentService(options: AgentServiceOptions = {}): Prom
   });
 
   const ledger = new StatsLedger();
+  const local = createToolbox(() => faults);
+  let kbServiceUrl: string | undefined;
+  if (options.kbServiceUrl !== undefined) {
+    const u = new URL(options.kbServiceUrl);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new RangeError(`Expected \`kbServiceUrl\` to be an http(s) URL, got ${options.kbServiceUrl}`);
+    kbServiceUrl = u.href;
+  }
+  // With a downstream kb service, kb_lookup is an HTTP call carrying traceparent and x-correlation-id.
+  const tools: Toolbox = kbServiceUrl === undefined ? local : { ...local, kb_lookup: remoteKbLookup(kbServiceUrl, obs.instrumentFetch()) };
+  // What this service runs when another one delegates kb_lookup to it (same handle and series as its own calls).
+  const servedKbLookup = obs.instrumentTool(local.kb_lookup, { tool: 'kb_lookup', agent: AGENT_NAME });
+  const runKbLookup = async (request: { readonly query: string; readonly task: string }) => {
+    try {
+      const r = await servedKbLookup({ query: request.query }, { rng: rngFor(seed, `${request.task}/kb_lookup`), taskId: request.task });
+      ledger.record('tools', 'kb_lookup');
+      return r;
+    } catch (e) {
+      ledger.record('tools', 'kb_lookup', errorCode(e));
+      throw e;
+    }
+  };
   const agent = createSupportAgent({
     obs,
     llm: createSimulatedLlm(() => faults),
-    tools: createToolbox(() => faults),
+    tools,
+    log,
     ledger,
     seed,
     llmMaxRetries: nonNegativeInt(options.llmMaxRetries, 'llmMaxRetries', 2),
@@ -131,18 +175,21 @@ export async function startAgentService(options: AgentServiceOptions = {}): Prom
   const setFaults = (patch: unknown): Faults => (faults = applyFaultsPatch(faults, patch));
   const stats = (): ServiceStats => ledger.snapshot();
 
+  const api = createApiHandler({
+    runTask,
+    runKbLookup,
+    ...(options.metricsPort === undefined ? { metrics: obs.metricsHandler() } : {}),
+    getFaults: () => faults,
+    setFaults,
+    stats: () => ({ ...stats(), load: load?.stats() ?? null }),
+    adminToken: options.adminToken,
+    draining: () => draining,
+    onResponse: (method, route, status) => httpRequests.inc({ method, route, status: String(status) }),
+    log,
+  });
+  // Correlation ID in and out, a SERVER span per request, http_server_request_duration_seconds by route.
   const server: Server = createServer(
-    createApiHandler({
-      runTask,
-      ...(options.metricsPort === undefined ? { metrics: obs.metricsHandler() } : {}),
-      getFaults: () => faults,
-      setFaults,
-      stats: () => ({ ...stats(), load: load?.stats() ?? null }),
-      adminToken: options.adminToken,
-      draining: () => draining,
-      onResponse: (method, route, status) => httpRequests.inc({ method, route, status: String(status) }),
-      log,
-    }),
+    obs.instrumentHttpHandler(api, { routes: API_ROUTES, ignore: (req) => (req.url ?? '').split('?')[0] === '/metrics' }),
   );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -151,7 +198,7 @@ export async function startAgentService(options: AgentServiceOptions = {}): Prom
       resolve();
     });
   });
-  server.on('error', (e) => log(`server error: ${e.message}`));
+  server.on('error', (e) => log.error({ err: e }, 'server error'));
   const addr = server.address() as AddressInfo;
   const url = formatUrl(addr);
 
@@ -187,7 +234,7 @@ export async function startAgentService(options: AgentServiceOptions = {}): Prom
       submit,
       rng: rngFor(seed, 'load'),
       ...(options.load.maxInFlight === undefined ? {} : { maxInFlight: options.load.maxInFlight }),
-      onError: (e) => log(`load: ${e instanceof Error ? e.message : String(e)}`),
+      onError: (e) => log.warn({ err: e }, 'load generator error'),
     });
   }
 
@@ -213,6 +260,7 @@ export async function startAgentService(options: AgentServiceOptions = {}): Prom
     host: addr.address,
     seed,
     obs,
+    log,
     runTask,
     faults: () => faults,
     setFaults,

@@ -3,13 +3,17 @@
  * a support knowledge base, an arithmetic evaluator) behind a simulated upstream whose
  * latency and failures come from the current {@link Faults}.
  */
-import { InvalidExpressionError, ToolRateLimitError, ToolTimeoutError, UpstreamUnavailableError, type ServiceError } from './errors.js';
+import {
+  InvalidExpressionError, RemoteToolError, ToolRateLimitError, ToolTimeoutError, UpstreamUnavailableError, type ServiceError,
+} from './errors.js';
 import { toolErrorRate, type Faults, type ToolName } from './faults.js';
 import { sampleLatencyMs, sleep, type Rng } from './random.js';
 
-/** Per-call context: the task's random stream (drives the simulated upstream only). */
+/** Per-call context: the task's random stream (drives the simulated upstream only) and its id. */
 export interface ToolContext {
   readonly rng: Rng;
+  /** The task the call belongs to; a downstream service keys its own random stream by it. */
+  readonly taskId: string;
 }
 
 /** A source a tool result cites. */
@@ -321,5 +325,38 @@ export function createToolbox(faults: () => Faults): Toolbox {
       const value = evaluate(expression);
       return { tool: 'calculator', content: `- ${expression} = ${formatNumber(value)}`, sources: [] };
     },
+  };
+}
+
+// ── A tool served by another service ──────────────────────────────────────────────────
+
+/** The body of `POST /tools/kb_lookup`. */
+export interface RemoteToolRequest {
+  readonly query: string;
+  readonly task: string;
+}
+
+const ERROR_CODE = /^[a-z_]{1,64}$/;
+
+/**
+ * `kb_lookup` delegated to a downstream service's `POST /tools/kb_lookup` over HTTP, through
+ * `fetchImpl` (the service passes `obs.instrumentFetch()`, which carries `traceparent` and
+ * the correlation ID). A failure there comes back as a {@link RemoteToolError} with the
+ * downstream code; an unreachable service is an {@link UpstreamUnavailableError}.
+ */
+export function remoteKbLookup(baseUrl: string, fetchImpl: typeof fetch): Toolbox['kb_lookup'] {
+  const url = new URL('/tools/kb_lookup', baseUrl).href;
+  return async ({ query }, { taskId }) => {
+    let res: Response;
+    try {
+      const body: RemoteToolRequest = { query, task: taskId };
+      res = await fetchImpl(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    } catch {
+      throw new UpstreamUnavailableError('kb_lookup', 503);
+    }
+    const json = (await res.json().catch(() => undefined)) as (ToolResult & { error?: { code?: unknown } }) | undefined;
+    if (res.ok && json !== undefined && typeof json.content === 'string') return { tool: 'kb_lookup', content: json.content, sources: json.sources ?? [] };
+    const code = json?.error?.code;
+    throw typeof code === 'string' && ERROR_CODE.test(code) ? new RemoteToolError('kb_lookup', code, res.status) : new UpstreamUnavailableError('kb_lookup', res.status);
   };
 }

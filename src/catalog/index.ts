@@ -1,12 +1,15 @@
 export {
   METRICS, CALL_DURATION_BUCKETS, AGENT_DURATION_BUCKETS, WORKFLOW_DURATION_BUCKETS, TOKEN_BUCKETS,
-  SHORT_DURATION_BUCKETS, ATTEMPT_BUCKETS,
+  SHORT_DURATION_BUCKETS, ATTEMPT_BUCKETS, GC_DURATION_BUCKETS, HTTP_DURATION_BUCKETS, httpServerRequestDuration, correlationIdsReplaced,
   llmCallDuration, llmTokenUsage, llmTimeToFirstChunk, agentDuration, toolDuration, workflowDuration, stepDuration,
   operationActive, poolUsage, poolLimit, poolUtilization, poolWaitTime, poolRejections, rateLimitLimit,
-  rateLimitRemaining, rateLimitUtilization, llmThrottled, tokenBudgetUsage, tokenBudgetLimit, tokenBudgetUtilization,
+  rateLimitRemaining, rateLimitUtilization, rateLimitHeadersInvalid, llmThrottled, tokenBudgetUsage, tokenBudgetLimit, tokenBudgetUtilization,
   retryAttempts, retryExhausted, breakerState, breakerTransitions, breakerCalls, breakerCallDuration,
   breakerFailureRatio, sloObjective, sloErrorBudgetRemaining, sloBurnRate, sloLatency, eventLoopUtilization,
-  internalErrors, labelOverflow, labelSanitized, buildInfo,
+  internalErrors, labelOverflow, labelSanitized, buildInfo, eventLoopLagMin, eventLoopLagMax, eventLoopLagMean,
+  eventLoopLagStddev, eventLoopLagP50, eventLoopLagP90, eventLoopLagP99, gcDuration, heapUsed, heapTotal, heapLimit,
+  externalMemory, heapSpaceTotal, heapSpaceUsed, heapSpaceAvailable, activeResources, processCpuUser, processCpuSystem,
+  processCpu, processResidentMemory, processStartTime, processOpenFds, processMaxFds, nodeVersionInfo,
 } from './metrics.js';
 export type {
   MetricDef, CounterDef, GaugeDef, HistogramDef, LabelOf, CatalogMetricName, CatalogHistogramName,

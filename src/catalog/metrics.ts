@@ -143,6 +143,18 @@ export const operationActive = gauge({
   labels: ['kind', 'name'],
 });
 
+/** 5 ms … 300 s: the HTTP semantic-convention advice, extended for agent requests that take minutes. */
+export const HTTP_DURATION_BUCKETS = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60, 120, 300]);
+
+export const httpServerRequestDuration = histogram({
+  name: 'http_server_request_duration_seconds',
+  unit: 'seconds',
+  help: 'Duration of HTTP server requests, by method, route template (never the raw URL; _OTHER when unknown) and status; error_type is the status on 5xx, empty otherwise.',
+  labels: ['http_request_method', 'http_route', 'http_response_status_code', 'error_type'],
+  buckets: HTTP_DURATION_BUCKETS,
+  semconv: 'http.server.request.duration',
+});
+
 // ── USE: pools, rate limits, token budgets, retries, circuit breakers ──────────────────
 
 export const poolUsage = gauge({
@@ -181,13 +193,13 @@ const RATE_LIMIT_LABELS = ['gen_ai_provider_name', 'gen_ai_request_model', 'kind
 export const rateLimitLimit = gauge({
   name: 'agentobs_llm_rate_limit_limit',
   unit: '',
-  help: 'Provider rate limit from response headers, by kind (requests, tokens).',
+  help: 'Provider rate limit from response headers, by kind (requests, tokens, input_tokens, output_tokens).',
   labels: RATE_LIMIT_LABELS,
 });
 export const rateLimitRemaining = gauge({
   name: 'agentobs_llm_rate_limit_remaining',
   unit: '',
-  help: 'Provider rate limit remaining from response headers, by kind (requests, tokens).',
+  help: 'Provider rate limit remaining from response headers, by kind (requests, tokens, input_tokens, output_tokens).',
   labels: RATE_LIMIT_LABELS,
 });
 export const rateLimitUtilization = gauge({
@@ -195,6 +207,12 @@ export const rateLimitUtilization = gauge({
   unit: 'ratio',
   help: 'Share of the provider rate limit in use: 1 - remaining / limit.',
   labels: RATE_LIMIT_LABELS,
+});
+export const rateLimitHeadersInvalid = counter({
+  name: 'agentobs_llm_rate_limit_headers_invalid_total',
+  unit: '',
+  help: 'Rate-limit response headers ignored because their value was not a plain non-negative number, by header name.',
+  labels: ['gen_ai_provider_name', 'header'],
 });
 export const llmThrottled = counter({
   name: 'agentobs_llm_throttled_total',
@@ -252,7 +270,7 @@ export const breakerTransitions = counter({
 export const breakerCalls = counter({
   name: 'agentobs_circuit_breaker_calls_total',
   unit: '',
-  help: 'Calls through a circuit breaker, by outcome (success, failure, timeout, rejected_open, rejected_capacity, fallback).',
+  help: 'Calls through a circuit breaker, by outcome (success, failure, timeout, rejected_open, rejected_capacity, cache_hit; fallback counted besides).',
   labels: ['breaker', 'outcome'],
 });
 export const breakerCallDuration = histogram({
@@ -297,6 +315,125 @@ export const sloLatency = gauge({
 });
 
 // ── Runtime and self-metrics ─────────────────────────────────────────────────────────────
+// Runtime metrics keep prom-client's default names (so existing Node.js dashboards work) but
+// are produced by our own collector (src/metrics/use/), which releases its event-loop
+// monitor and GC observer on shutdown; prom-client's collectDefaultMetrics is not installed.
+
+/** prom-client's default GC buckets, kept so existing dashboards read the same series. */
+export const GC_DURATION_BUCKETS = Object.freeze([0.001, 0.01, 0.1, 1, 2, 5]);
+
+export const processCpuUser = counter({
+  name: 'process_cpu_user_seconds_total',
+  unit: 'seconds',
+  help: 'User CPU time spent by the process.',
+  labels: [],
+});
+export const processCpuSystem = counter({
+  name: 'process_cpu_system_seconds_total',
+  unit: 'seconds',
+  help: 'System CPU time spent by the process.',
+  labels: [],
+});
+export const processCpu = counter({
+  name: 'process_cpu_seconds_total',
+  unit: 'seconds',
+  help: 'User and system CPU time spent by the process.',
+  labels: [],
+});
+export const processStartTime = gauge({
+  name: 'process_start_time_seconds',
+  unit: 'seconds',
+  help: 'Start time of the process since the Unix epoch.',
+  labels: [],
+});
+export const processResidentMemory = gauge({
+  name: 'process_resident_memory_bytes',
+  unit: 'bytes',
+  help: 'Resident memory size of the process.',
+  labels: [],
+});
+export const processOpenFds = gauge({
+  name: 'process_open_fds',
+  unit: '',
+  help: 'Open file descriptors (Linux only).',
+  labels: [],
+});
+export const processMaxFds = gauge({
+  name: 'process_max_fds',
+  unit: '',
+  help: 'Maximum number of open file descriptors (Linux only).',
+  labels: [],
+});
+export const heapTotal = gauge({
+  name: 'nodejs_heap_size_total_bytes',
+  unit: 'bytes',
+  help: 'V8 heap size (committed).',
+  labels: [],
+});
+export const heapUsed = gauge({
+  name: 'nodejs_heap_size_used_bytes',
+  unit: 'bytes',
+  help: 'V8 heap used.',
+  labels: [],
+});
+export const heapLimit = gauge({
+  name: 'nodejs_heap_size_limit_bytes',
+  unit: 'bytes',
+  help: 'V8 heap size limit (the heap used at which the process runs out of memory).',
+  labels: [],
+});
+export const externalMemory = gauge({
+  name: 'nodejs_external_memory_bytes',
+  unit: 'bytes',
+  help: 'Memory of C++ objects bound to JavaScript objects (buffers and the like).',
+  labels: [],
+});
+export const heapSpaceTotal = gauge({
+  name: 'nodejs_heap_space_size_total_bytes',
+  unit: 'bytes',
+  help: 'V8 heap space size, by space.',
+  labels: ['space'],
+});
+export const heapSpaceUsed = gauge({
+  name: 'nodejs_heap_space_size_used_bytes',
+  unit: 'bytes',
+  help: 'V8 heap space used, by space.',
+  labels: ['space'],
+});
+export const heapSpaceAvailable = gauge({
+  name: 'nodejs_heap_space_size_available_bytes',
+  unit: 'bytes',
+  help: 'V8 heap space available, by space.',
+  labels: ['space'],
+});
+const lagGauge = <const N extends string>(name: N, what: string): GaugeDef<N, never> =>
+  gauge({ name, unit: 'seconds', help: `${what} of the event-loop delay since the previous scrape.`, labels: [] });
+export const eventLoopLagMin = lagGauge('nodejs_eventloop_lag_min_seconds', 'Minimum');
+export const eventLoopLagMax = lagGauge('nodejs_eventloop_lag_max_seconds', 'Maximum');
+export const eventLoopLagMean = lagGauge('nodejs_eventloop_lag_mean_seconds', 'Mean');
+export const eventLoopLagStddev = lagGauge('nodejs_eventloop_lag_stddev_seconds', 'Standard deviation');
+export const eventLoopLagP50 = lagGauge('nodejs_eventloop_lag_p50_seconds', 'Median (p50)');
+export const eventLoopLagP90 = lagGauge('nodejs_eventloop_lag_p90_seconds', '90th percentile');
+export const eventLoopLagP99 = lagGauge('nodejs_eventloop_lag_p99_seconds', '99th percentile');
+export const activeResources = gauge({
+  name: 'nodejs_active_resources',
+  unit: '',
+  help: 'Resources (handles and requests) keeping the event loop alive, by type.',
+  labels: ['type'],
+});
+export const gcDuration = histogram({
+  name: 'nodejs_gc_duration_seconds',
+  unit: 'seconds',
+  help: 'Garbage collection pauses, by kind (major, minor, incremental, weakcb).',
+  labels: ['kind'],
+  buckets: GC_DURATION_BUCKETS,
+});
+export const nodeVersionInfo = gauge({
+  name: 'nodejs_version_info',
+  unit: '',
+  help: 'Always 1; the labels tell the Node.js version.',
+  labels: ['version', 'major', 'minor', 'patch'],
+});
 
 export const eventLoopUtilization = gauge({
   name: 'nodejs_eventloop_utilization_ratio',
@@ -322,6 +459,12 @@ export const labelSanitized = counter({
   help: 'Label values rewritten because they held control characters, invalid UTF-16 or were too long.',
   labels: ['metric', 'label'],
 });
+export const correlationIdsReplaced = counter({
+  name: 'agentobs_correlation_ids_replaced_total',
+  unit: '',
+  help: 'Received correlation IDs replaced by generated ones, by reason (too_long: over 128 characters; invalid: characters outside [A-Za-z0-9._:-]).',
+  labels: ['reason'],
+});
 export const buildInfo = gauge({
   name: 'agentobs_build_info',
   unit: '',
@@ -332,14 +475,18 @@ export const buildInfo = gauge({
 /** Every catalog entry, in documentation order. */
 export const METRICS = Object.freeze([
   llmCallDuration, llmTokenUsage, llmTimeToFirstChunk, agentDuration, toolDuration, workflowDuration,
-  stepDuration, operationActive,
+  stepDuration, operationActive, httpServerRequestDuration,
   poolUsage, poolLimit, poolUtilization, poolWaitTime, poolRejections,
-  rateLimitLimit, rateLimitRemaining, rateLimitUtilization, llmThrottled,
+  rateLimitLimit, rateLimitRemaining, rateLimitUtilization, rateLimitHeadersInvalid, llmThrottled,
   tokenBudgetUsage, tokenBudgetLimit, tokenBudgetUtilization,
   retryAttempts, retryExhausted,
   breakerState, breakerTransitions, breakerCalls, breakerCallDuration, breakerFailureRatio,
   sloObjective, sloErrorBudgetRemaining, sloBurnRate, sloLatency,
-  eventLoopUtilization, internalErrors, labelOverflow, labelSanitized, buildInfo,
+  eventLoopUtilization, eventLoopLagMin, eventLoopLagMax, eventLoopLagMean, eventLoopLagStddev, eventLoopLagP50,
+  eventLoopLagP90, eventLoopLagP99, gcDuration, heapUsed, heapTotal, heapLimit, externalMemory, heapSpaceTotal,
+  heapSpaceUsed, heapSpaceAvailable, activeResources, processCpuUser, processCpuSystem, processCpu,
+  processResidentMemory, processStartTime, processOpenFds, processMaxFds, nodeVersionInfo,
+  internalErrors, labelOverflow, labelSanitized, correlationIdsReplaced, buildInfo,
 ] as const);
 
 /** Names of every catalog metric. */

@@ -3,7 +3,10 @@
  * gauge are bound at construction; error series are bound on first use per error type
  * and cached. The hot path is a clock read, a gauge add, a bucket scan and three adds.
  */
+import type { MetricDef } from '../catalog/metrics.js';
 import type { Diag } from '../internal/diag.js';
+import type { CallSpan, CallTracer } from '../internal/span-hook.js';
+import type { ObservationTap } from '../internal/tap.js';
 import type { GaugeSeries, HistogramFamily, HistogramSeries } from '../metrics/store.js';
 
 /** Token counts of one LLM call. Missing or non-finite fields are not recorded. */
@@ -16,6 +19,17 @@ export interface RecorderContext {
   readonly clock: () => number;
   readonly diag: Diag;
   readonly errorType: (err: unknown) => string;
+  /** Observation taps (SLA windows) matching a recorder's series, resolved once when it is bound. */
+  readonly taps?: ((def: MetricDef, labelValues: readonly string[]) => readonly ObservationTap[] | undefined) | undefined;
+  /** Spans and exemplars of a recorder's calls, resolved once when it is bound (`base`: raw names, catalog order). */
+  readonly tracer?: ((def: MetricDef, base: readonly string[]) => CallTracer | undefined) | undefined;
+}
+
+const NO_ARGS: readonly unknown[] = Object.freeze([]);
+
+// An indexed loop: no iterator allocation on the hot path.
+function notify(taps: readonly ObservationTap[], bucket: number, error: boolean): void {
+  for (let k = 0; k < taps.length; k++) (taps[k] as ObservationTap).observe(bucket, error);
 }
 
 const MAX_CACHED_ERROR_TYPES = 64;
@@ -23,6 +37,10 @@ const MAX_CACHED_ERROR_TYPES = 64;
 export class Recorder {
   private readonly ok: HistogramSeries;
   private readonly errors = new Map<string, HistogramSeries>();
+  /** Bound once here, so a recorder no SLO targets pays one `undefined` check per call. */
+  private readonly taps: readonly ObservationTap[] | undefined;
+  /** Starts the spans of this recorder's calls; undefined when tracing is off (one check per call). */
+  readonly tracer: CallTracer | undefined;
 
   constructor(
     private readonly family: HistogramFamily,
@@ -32,39 +50,94 @@ export class Recorder {
     protected readonly ctx: RecorderContext,
   ) {
     this.ok = family.child([...base, '']);
+    const taps = ctx.taps?.(family.def, this.ok.labelValues);
+    this.taps = taps !== undefined && taps.length > 0 ? taps : undefined;
+    this.tracer = ctx.tracer?.(family.def, base);
   }
 
-  /** Marks a call in flight and returns its start time (clock units: ms). */
+  /** Marks a call in flight and returns its start time (clock units: ms; NaN when the clock failed). */
   start(): number {
     this.active.value += 1;
-    return this.ctx.clock();
+    return this.now();
   }
 
-  success(t0: number, result: unknown): void {
+  /** `span` (when the call has one) gets the same end time; its exemplar goes on the observation. */
+  success(t0: number, result: unknown, span?: CallSpan): void {
+    let t1 = NaN;
     try {
       this.active.value -= 1;
-      this.ok.observe((this.ctx.clock() - t0) / 1000);
-      this.onResult(result);
+      t1 = this.now();
+      const d = this.elapsed(t0, t1);
+      if (d !== undefined) {
+        const ex = span?.exemplar;
+        const b = ex === undefined ? this.ok.observe(d) : this.ok.observeWithExemplar(d, ex, this.exemplarTime(t1));
+        if (this.taps !== undefined) notify(this.taps, b, false);
+      }
+      this.onResult(result, span);
     } catch (e) {
       this.ctx.diag.error('record', e);
     }
+    if (span !== undefined) span.ok(t1);
   }
 
-  failure(t0: number, err: unknown): void {
+  failure(t0: number, err: unknown, span?: CallSpan): void {
+    let t1 = NaN;
+    let type = '_OTHER';
     try {
       this.active.value -= 1;
-      this.errorSeries(err).observe((this.ctx.clock() - t0) / 1000);
+      t1 = this.now();
+      const d = this.elapsed(t0, t1);
+      type = this.errorTypeOf(err);
+      if (d !== undefined) {
+        const s = this.errorSeriesOf(type);
+        const ex = span?.exemplar;
+        const b = ex === undefined ? s.observe(d) : s.observeWithExemplar(d, ex, this.exemplarTime(t1));
+        if (this.taps !== undefined) notify(this.taps, b, true);
+      }
     } catch (e) {
       this.ctx.diag.error('record', e);
     }
+    if (span !== undefined) span.fail(t1, err, type);
+  }
+
+  private exemplarTime(t1: number): number {
+    return this.tracer === undefined ? Date.now() / 1000 : this.tracer.timestamp(t1);
+  }
+
+  // The clock is user-injectable: it runs outside the wrapped call's try, so it must never
+  // throw. Each bad reading (thrown or non-finite) is counted once and yields NaN.
+  private now(): number {
+    let t: number;
+    try {
+      t = this.ctx.clock();
+    } catch (e) {
+      this.ctx.diag.error('clock', e);
+      return NaN;
+    }
+    if (Number.isFinite(t)) return t;
+    this.ctx.diag.error('clock', new RangeError('clock returned a non-finite value'));
+    return NaN;
+  }
+
+  /** Seconds from `t0` to `t1`, or undefined when there is no usable reading (never observe NaN or a negative). */
+  private elapsed(t0: number, t1: number): number | undefined {
+    if (Number.isNaN(t0) || Number.isNaN(t1)) return undefined;
+    const d = (t1 - t0) / 1000;
+    if (d >= 0) return d;
+    this.ctx.diag.error('clock', new RangeError('clock went backwards'));
+    return undefined;
   }
 
   /** Records a call measured elsewhere. `error` undefined means success. */
   record(durationSeconds: number, error?: unknown): void {
     try {
       if (!(durationSeconds >= 0) || durationSeconds === Infinity) throw new RangeError('duration must be a finite number >= 0');
-      if (error === undefined) this.ok.observe(durationSeconds);
-      else this.errorSeries(error).observe(durationSeconds);
+      const failed = error !== undefined;
+      const s = failed ? this.errorSeriesOf(this.errorTypeOf(error)) : this.ok;
+      // Measured elsewhere, but recorded inside the caller's span: that span is the exemplar.
+      const ex = this.tracer?.activeExemplar();
+      const b = ex === undefined ? s.observe(durationSeconds) : s.observeWithExemplar(durationSeconds, ex, this.exemplarTime(NaN));
+      if (this.taps !== undefined) notify(this.taps, b, failed);
     } catch (e) {
       this.ctx.diag.error('record', e);
     }
@@ -75,7 +148,7 @@ export class Recorder {
    * (same object, so SDK promise subclasses keep their extra methods); anything else is
    * a synchronous success.
    */
-  settle<R>(t0: number, r: R): R {
+  settle<R>(t0: number, r: R, span?: CallSpan): R {
     if (r !== null && (typeof r === 'object' || typeof r === 'function')) {
       let then: unknown;
       try {
@@ -84,35 +157,51 @@ export class Recorder {
         this.ctx.diag.error('record', e);
       }
       if (typeof then === 'function') {
+        // A non-conforming thenable may call back twice or throw after calling back: settle once.
+        let settled = false;
         try {
           (then as (ok: (v: unknown) => void, ko: (e: unknown) => void) => unknown).call(
             r,
-            (v) => this.success(t0, v),
-            (e) => this.failure(t0, e),
+            (v) => {
+              if (settled) return;
+              settled = true;
+              this.success(t0, v, span);
+            },
+            (e) => {
+              if (settled) return;
+              settled = true;
+              this.failure(t0, e, span);
+            },
           );
         } catch (e) {
-          this.active.value -= 1;
+          if (!settled) {
+            settled = true;
+            this.active.value -= 1;
+            span?.ok(NaN);
+          }
           this.ctx.diag.error('record', e);
         }
         return r;
       }
     }
-    this.success(t0, r);
+    this.success(t0, r, span);
     return r;
   }
 
   /** Hook for kinds that read the result (LLM token usage). */
-  protected onResult(_result: unknown): void {}
+  protected onResult(_result: unknown, _span?: CallSpan): void {}
 
-  private errorSeries(err: unknown): HistogramSeries {
-    let type: string;
+  private errorTypeOf(err: unknown): string {
     try {
-      type = this.ctx.errorType(err);
-      if (typeof type !== 'string' || type === '') type = '_OTHER';
+      const type = this.ctx.errorType(err);
+      return typeof type !== 'string' || type === '' ? '_OTHER' : type;
     } catch (e) {
       this.ctx.diag.error('error_type', e);
-      type = '_OTHER';
+      return '_OTHER';
     }
+  }
+
+  private errorSeriesOf(type: string): HistogramSeries {
     let s = this.errors.get(type);
     if (s === undefined) {
       s = this.family.child([...this.base, type]);
@@ -136,7 +225,7 @@ export class LlmRecorder extends Recorder {
     super(family, base, active, ctx);
   }
 
-  protected override onResult(result: unknown): void {
+  protected override onResult(result: unknown, span?: CallSpan): void {
     if (this.usage === undefined) return;
     let u: TokenUsage | undefined;
     try {
@@ -145,7 +234,9 @@ export class LlmRecorder extends Recorder {
       this.ctx.diag.error('usage', e);
       return;
     }
-    if (u !== undefined && u !== null) this.recordUsage(u);
+    if (u === undefined || u === null) return;
+    this.recordUsage(u);
+    span?.usage(u.input, u.output);
   }
 
   recordUsage(u: TokenUsage): void {
@@ -168,14 +259,16 @@ export function wrapWith<F extends (...args: never[]) => unknown>(rec: Recorder,
   const call = fn as unknown as (this: unknown, ...args: unknown[]) => unknown;
   const wrapped = function (this: unknown, ...args: unknown[]): unknown {
     const t0 = rec.start();
+    // With no tracer provider registered `start` returns undefined after one global load.
+    const span = rec.tracer === undefined ? undefined : rec.tracer.start(t0);
     let r: unknown;
     try {
-      r = call.apply(this, args);
+      r = span === undefined ? call.apply(this, args) : span.run(call, this, args);
     } catch (e) {
-      rec.failure(t0, e);
+      rec.failure(t0, e, span);
       throw e;
     }
-    return rec.settle(t0, r);
+    return rec.settle(t0, r, span);
   };
   Object.defineProperty(wrapped, 'name', { value: fn.name, configurable: true });
   Object.defineProperty(wrapped, 'length', { value: fn.length, configurable: true });
@@ -185,12 +278,13 @@ export function wrapWith<F extends (...args: never[]) => unknown>(rec: Recorder,
 /** Runs `fn` once under `rec` (the pre-bound handle form). */
 export function runWith<R>(rec: Recorder, fn: () => R): R {
   const t0 = rec.start();
+  const span = rec.tracer === undefined ? undefined : rec.tracer.start(t0);
   let r: R;
   try {
-    r = fn();
+    r = span === undefined ? fn() : (span.run(fn, undefined, NO_ARGS) as R);
   } catch (e) {
-    rec.failure(t0, e);
+    rec.failure(t0, e, span);
     throw e;
   }
-  return rec.settle(t0, r);
+  return rec.settle(t0, r, span);
 }

@@ -98,11 +98,12 @@ export class HistogramSeries extends SeriesBase {
     this.exemplars = undefined;
   }
 
-  /** Records one value with an exemplar attached to its bucket. */
-  observeWithExemplar(v: number, labels: Readonly<Record<string, string>>, timestampSeconds: number): void {
+  /** Records one value with an exemplar attached to its bucket; returns the bucket index, as `observe` does. */
+  observeWithExemplar(v: number, labels: Readonly<Record<string, string>>, timestampSeconds: number): number {
     const i = this.observe(v);
     const ex = (this.exemplars ??= new Array<Exemplar | undefined>(this.counts.length).fill(undefined));
     ex[i] = { labels, value: v, timestampSeconds };
+    return i;
   }
 }
 

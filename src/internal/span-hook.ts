@@ -1,0 +1,34 @@
+/**
+ * The seam between the recording hot path and tracing: a recorder resolves its
+ * {@link CallTracer} once, when it is bound, and asks it per call for a span. With no
+ * tracer provider registered the answer is `undefined` and the call runs exactly as
+ * without tracing. Lives in `internal/` so `instrument/` and `tracing/` need not import
+ * each other.
+ */
+
+/** Exemplar labels (`trace_id`, `span_id`) of a sampled span. */
+export type ExemplarLabels = Readonly<Record<string, string>>;
+
+/** Per recorder: starts the spans of its calls. Never throws. */
+export interface CallTracer {
+  /** A span for one call that started at `t0` (recorder clock, ms), or `undefined` when nobody listens. */
+  start(t0: number): CallSpan | undefined;
+  /** Exemplar labels of the active sampled span, for observations made outside a wrapped call. */
+  activeExemplar(): ExemplarLabels | undefined;
+  /** Exemplar timestamp (Unix seconds) of an observation that ended at `t1` (recorder clock, ms). */
+  timestamp(t1: number): number;
+}
+
+/** One call's span. Every method swallows its own failures (they are counted, never thrown). */
+export interface CallSpan {
+  /** Labels for the call's duration observation; `undefined` when the span is not sampled. */
+  readonly exemplar: ExemplarLabels | undefined;
+  /** Runs `fn` with this span as the active one, so nested calls become its children. */
+  run(fn: (this: unknown, ...args: unknown[]) => unknown, thisArg: unknown, args: readonly unknown[]): unknown;
+  /** Token usage of an LLM call (`gen_ai.usage.*`). */
+  usage(input: number | undefined, output: number | undefined): void;
+  /** Ends the span as a success at `t1` (NaN: let the tracer read its own clock). */
+  ok(t1: number): void;
+  /** Ends the span as a failure: `error.type`, error status and an `exception` event. */
+  fail(t1: number, err: unknown, errorType: string): void;
+}

@@ -1,0 +1,89 @@
+/** `obs.circuitBreaker(fn, options)`: validation, name registry and the public handle. */
+import type CircuitBreaker from 'opossum';
+import { ConfigError } from '../../errors.js';
+import type { AnyFunction } from '../../instrument/handles.js';
+import { assertFunction, assertObject, intIn, invoke, nameLike, nonEmptyName, optFunction, positiveMs, type Guarded } from '../shared.js';
+import { MeteredBreaker, actionFor, type BreakerDeps, type CircuitBreakerHandle, type CircuitBreakerOptions } from './breaker.js';
+
+/** Live breakers by name; a name is taken until its breaker is disposed. */
+export class BreakerRegistry {
+  private readonly live = new Map<string, MeteredBreaker>();
+
+  claim(name: string, path: string): void {
+    if (this.live.has(name)) throw new ConfigError(path, 'a breaker name not used by another live breaker', name);
+  }
+  add(b: MeteredBreaker): void {
+    this.live.set(b.name, b);
+  }
+  release(b: MeteredBreaker): void {
+    if (this.live.get(b.name) === b) this.live.delete(b.name);
+  }
+  all(): MeteredBreaker[] {
+    return [...this.live.values()];
+  }
+}
+
+/** Validates opossum's numeric options up front (opossum itself accepts anything). Returns a copy without our own keys. */
+export function opossumOptions(o: Record<string, unknown>, path: string): CircuitBreaker.Options {
+  const { name: _n, fallback: _f, logTransitions: _l, group: _g, ...rest } = o;
+  if (rest.timeout !== undefined && rest.timeout !== false) positiveMs(rest.timeout, `${path}.timeout`, undefined);
+  positiveMs(rest.resetTimeout, `${path}.resetTimeout`, undefined);
+  positiveMs(rest.rollingCountTimeout, `${path}.rollingCountTimeout`, undefined);
+  intIn(rest.rollingCountBuckets, `${path}.rollingCountBuckets`, 1, 10_000, 10);
+  intIn(rest.volumeThreshold, `${path}.volumeThreshold`, 0, Number.MAX_SAFE_INTEGER, 0);
+  intIn(rest.capacity, `${path}.capacity`, 1, Number.MAX_SAFE_INTEGER, 1);
+  const pct = rest.errorThresholdPercentage;
+  if (pct !== undefined && (typeof pct !== 'number' || !(pct >= 0 && pct <= 100))) {
+    throw new ConfigError(`${path}.errorThresholdPercentage`, 'a number from 0 to 100', pct);
+  }
+  optFunction(rest.errorFilter, `${path}.errorFilter`);
+  return rest as CircuitBreaker.Options;
+}
+
+export function readBreakerCommon(o: Record<string, unknown>, path: string): { logTransitions: boolean } {
+  if (o.logTransitions !== undefined && typeof o.logTransitions !== 'boolean') {
+    throw new ConfigError(`${path}.logTransitions`, 'a boolean', o.logTransitions);
+  }
+  if (o.group !== undefined) throw new ConfigError(`${path}.group`, 'no group (the breaker label is its name)', o.group);
+  return { logTransitions: o.logTransitions !== false };
+}
+
+export function createCircuitBreaker<F extends AnyFunction>(
+  deps: () => BreakerDeps,
+  registry: BreakerRegistry,
+  fn: F,
+  options: CircuitBreakerOptions<F> | undefined,
+): [CircuitBreakerHandle<F>, MeteredBreaker] {
+  assertFunction(fn, 'circuitBreaker(fn)');
+  const o = (options ?? {}) as Record<string, unknown>;
+  assertObject(o, 'circuitBreaker options');
+  const name = nonEmptyName(o.name ?? fn.name, o.name === undefined ? 'circuitBreaker options.name (fn is anonymous)' : 'circuitBreaker options.name');
+  const fallback = optFunction(o.fallback, 'circuitBreaker options.fallback') as ((error: unknown, ...args: unknown[]) => unknown) | undefined;
+  const { logTransitions } = readBreakerCommon(o, 'circuitBreaker options');
+  const opts = opossumOptions(o, 'circuitBreaker options');
+  registry.claim(name, 'circuitBreaker options.name');
+
+  const b = new MeteredBreaker(name, actionFor(fn), opts, deps(), fallback, logTransitions);
+  registry.add(b);
+  const call = fn as unknown as (this: unknown, ...args: unknown[]) => unknown;
+  const guarded = nameLike(function (this: unknown, ...args: unknown[]): Promise<unknown> {
+    // After dispose the breaker holds no state: calls go straight through, unrecorded.
+    if (b.disposed) return invoke(() => call.apply(this, args));
+    return b.run(this, args);
+  }, fn) as unknown as Guarded<F>;
+
+  const handle: CircuitBreakerHandle<F> = {
+    name,
+    get state() {
+      return b.state;
+    },
+    fn: guarded,
+    fire: (...args) => (guarded as unknown as (...a: unknown[]) => Promise<Awaited<ReturnType<F>>>)(...args),
+    open: () => b.opossum.open(),
+    close: () => b.opossum.close(),
+    info: () => b.info(),
+    opossum: b.opossum,
+    dispose: () => b.dispose(),
+  };
+  return [handle, b];
+}

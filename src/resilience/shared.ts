@@ -1,0 +1,128 @@
+/**
+ * Pieces shared by the resilience policies: the guarded-function type, injectable timers,
+ * abortable sleep, and option validators that throw {@link ConfigError} up front.
+ */
+import { ConfigError } from '../errors.js';
+import type { AnyFunction } from '../instrument/handles.js';
+
+/**
+ * What a resilience wrapper returns for `fn`: same `this` and parameters, and a promise of
+ * the same (awaited) result. Sync functions become async, since waiting (queue, backoff,
+ * timeout) is the point of these wrappers.
+ */
+export type Guarded<F extends AnyFunction> = (this: ThisParameterType<F>, ...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
+
+/** Timer functions; inject fakes in tests. The default resolves the globals at call time, so vitest's fake timers apply. */
+export interface Timers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const defaultTimers: Timers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as Parameters<typeof clearTimeout>[0]),
+};
+
+/** Per-call context handed to `execute` callbacks. */
+export interface CallContext {
+  /** Aborted when the caller aborts, the timeout fires, or the pool gives up on the call. */
+  readonly signal: AbortSignal | undefined;
+  /** 1 for the first attempt, 2 for the first retry… */
+  readonly attempt: number;
+}
+
+/** One layer of a policy: runs `next` (the rest of the chain) under its rule. */
+export type Layer = <R>(call: CallContext, next: (call: CallContext) => Promise<R>) => Promise<R>;
+
+/** Calls `fn` and turns a synchronous throw into a rejection (same error object). */
+export function invoke<R>(fn: () => R | PromiseLike<R>): Promise<R> {
+  try {
+    return Promise.resolve(fn());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/** The reason an aborted signal carries (an `AbortError` DOMException unless the caller gave one). */
+export function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason when it aborts first; leaves no timer or listener behind. */
+export function sleep(ms: number, signal: AbortSignal | undefined, timers: Timers): Promise<void> {
+  if (signal?.aborted === true) return Promise.reject(abortReason(signal));
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      timers.clearTimeout(handle);
+      reject(abortReason(signal as AbortSignal));
+    };
+    const handle = timers.setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Copies `fn`'s name and length onto its wrapper (stack traces and introspection stay familiar). */
+export function nameLike<W extends AnyFunction>(wrapper: W, fn: AnyFunction): W {
+  Object.defineProperty(wrapper, 'name', { value: fn.name, configurable: true });
+  Object.defineProperty(wrapper, 'length', { value: fn.length, configurable: true });
+  return wrapper;
+}
+
+// ── option validation ────────────────────────────────────────────────────────────────
+
+export function assertObject(v: unknown, path: string): asserts v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(path, 'an options object', v);
+}
+
+export function assertFunction(v: unknown, path: string): asserts v is AnyFunction {
+  if (typeof v !== 'function') throw new ConfigError(path, 'a function', v);
+}
+
+export function nonEmptyName(v: unknown, path: string): string {
+  if (typeof v !== 'string' || v.trim() === '') throw new ConfigError(path, 'a non-empty name', v);
+  return v;
+}
+
+export function optFunction<T>(v: T | undefined, path: string): T | undefined {
+  if (v !== undefined && typeof v !== 'function') throw new ConfigError(path, 'a function', v);
+  return v;
+}
+
+/** An integer in [min, max] (max may be Infinity, which is then accepted too). */
+export function intIn(v: unknown, path: string, min: number, max: number, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !(Number.isInteger(v) || v === Infinity) || v < min || v > max) {
+    throw new ConfigError(path, `an integer from ${min} to ${max === Infinity ? 'Infinity' : max}`, v);
+  }
+  return v;
+}
+
+/** A finite number > 0 (milliseconds and the like). */
+export function positiveMs(v: unknown, path: string, fallback: number): number;
+export function positiveMs(v: unknown, path: string, fallback: undefined): number | undefined;
+export function positiveMs(v: unknown, path: string, fallback: number | undefined): number | undefined {
+  if (v === undefined) return fallback;
+  // setTimeout clamps anything above 2^31-1 ms to 1 ms: refuse it rather than fire early.
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 2_147_483_647) {
+    throw new ConfigError(path, 'a number of milliseconds > 0 and <= 2147483647', v);
+  }
+  return v;
+}
+
+/** A finite number >= 0. */
+export function nonNegative(v: unknown, path: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ConfigError(path, 'a finite number >= 0', v);
+  return v;
+}
+
+export function assertTimers(v: unknown, path: string): Timers | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null || typeof (v as Timers).setTimeout !== 'function' || typeof (v as Timers).clearTimeout !== 'function') {
+    throw new ConfigError(path, 'an object with setTimeout and clearTimeout functions', v);
+  }
+  return v as Timers;
+}

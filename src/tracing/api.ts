@@ -1,0 +1,116 @@
+/**
+ * The tracing and correlation surface of the root handle (`Observability extends
+ * TracingApi`), and its wiring. Everything here goes through `@opentelemetry/api` only;
+ * the SDK is the user's, or `startTracing` from `agent-observability/tracing-sdk`.
+ */
+import { context } from '@opentelemetry/api';
+import { ConfigError } from '../errors.js';
+import type { ObsContext } from '../internal/context.js';
+import type { CallTracer } from '../internal/span-hook.js';
+import type { MetricDef } from '../catalog/metrics.js';
+import { instrumentFetch, type FetchLike } from './fetch.js';
+import { logFields, traceIds, type LogFields, type TraceIds } from './logs.js';
+import {
+  createHttpServerTracing, fastifyPlugin, middleware, wrapHandler, type FastifyTracingPlugin, type HttpHandler,
+  type HttpMiddleware, type HttpMiddlewareOptions,
+} from './middleware.js';
+import { injectInto, type HeaderCarrier } from './propagation.js';
+import { callTracerFor } from './spans.js';
+import { resolveTracingOptions, TracingState, type TracingOptions } from './state.js';
+
+/** Correlation IDs, trace context in and out, spans for HTTP, and log fields. */
+export interface TracingApi {
+  /**
+   * Runs `fn` with `id` as the correlation ID of everything it does (sync or async): log
+   * fields, outbound headers, spans. `undefined` generates a new ID (UUIDv7); an invalid one
+   * (over 128 characters, or outside `[A-Za-z0-9._:-]`) is replaced by a new one, counted in
+   * `agentobs_correlation_ids_replaced_total` and never echoed. Returns what `fn` returns.
+   * @example await obs.withCorrelation(job.requestId, () => agent(job))
+   */
+  withCorrelation<R>(id: string | undefined, fn: () => R): R;
+  /** The correlation ID of the current async context, if any. */
+  correlationId(): string | undefined;
+  /** The active span's trace and span IDs, if a span is active. */
+  traceIds(): TraceIds | undefined;
+  /** `{ correlation_id, trace_id, span_id }` of the current context (absent fields omitted). */
+  logFields(): LogFields;
+  /**
+   * {@link TracingApi.logFields} as a standalone function for pino's `mixin` option, so every
+   * log line carries the IDs: `pino({ mixin: obs.pinoMixin })`.
+   */
+  readonly pinoMixin: () => LogFields;
+  /**
+   * Writes `traceparent`/`tracestate`/`baggage` (through the registered propagator) and the
+   * correlation header into `headers`, for outbound calls made without
+   * {@link TracingApi.instrumentFetch}. Returns `headers`.
+   * @example await got(url, { headers: obs.injectHeaders({}) })
+   */
+  injectHeaders<H extends HeaderCarrier>(headers: H): H;
+  /**
+   * A `fetch` that propagates trace context and the correlation ID and (with a tracer
+   * provider) runs each request in a CLIENT span. Same call shape, response and errors.
+   * @default fetchImpl globalThis.fetch
+   * @example const fetch = obs.instrumentFetch(); await fetch(`${kb}/search`, { method: 'POST', body })
+   */
+  instrumentFetch<F extends FetchLike = typeof globalThis.fetch>(fetchImpl?: F): F;
+  /**
+   * Express (or node:http) middleware: correlation ID in and out, SERVER span, and
+   * `http_server_request_duration_seconds`. Mount it first: `app.use(obs.httpMiddleware())`.
+   */
+  httpMiddleware(options?: HttpMiddlewareOptions): HttpMiddleware;
+  /**
+   * Wraps a node:http request handler with {@link TracingApi.httpMiddleware}; same shape back.
+   * @example http.createServer(obs.instrumentHttpHandler(handler, { routes: ['/tasks'] }))
+   */
+  instrumentHttpHandler<H extends HttpHandler>(handler: H, options?: HttpMiddlewareOptions): H;
+  /** The same for Fastify, for the whole app: `await app.register(obs.fastifyTracing, { ignore })`. */
+  readonly fastifyTracing: FastifyTracingPlugin;
+}
+
+/** What the root handle keeps: the public API and the recorder hook. */
+export interface Tracing {
+  readonly api: TracingApi;
+  /** The per-recorder hook (see `internal/span-hook.ts`); `undefined` when tracing is off. */
+  callTracer(def: MetricDef, base: readonly string[]): CallTracer | undefined;
+}
+
+/**
+ * Wires tracing to a root handle. `realClock` tells whether the handle's clock is
+ * `performance.now()`, whose readings can then be reused as span start/end times.
+ */
+export function createTracing(ctx: ObsContext, options: TracingOptions | false | undefined, realClock: boolean): Tracing {
+  const resolved = resolveTracingOptions(options);
+  const state = new TracingState(ctx, resolved, realClock);
+  const enabled = resolved.spans || resolved.exemplars;
+  const pinoMixin = (): LogFields => logFields(state);
+
+  const api: TracingApi = {
+    withCorrelation: (id, fn) => {
+      if (typeof fn !== 'function') throw new ConfigError('withCorrelation', 'a function', fn);
+      return state.store.run({ id: state.accept(id, 'withCorrelation') }, fn);
+    },
+    correlationId: () => state.current()?.id,
+    traceIds,
+    logFields: pinoMixin,
+    pinoMixin,
+    injectHeaders: (headers) => {
+      if (typeof headers !== 'object' || headers === null) throw new ConfigError('injectHeaders', 'a Headers or plain object', headers);
+      return injectInto(state, headers, context.active());
+    },
+    instrumentFetch: <F extends FetchLike>(fetchImpl?: F): F => {
+      const f = fetchImpl ?? (globalThis.fetch as unknown as F | undefined);
+      if (typeof f !== 'function') throw new ConfigError('instrumentFetch', 'a fetch function', f);
+      return instrumentFetch(state, f);
+    },
+    httpMiddleware: (o) => middleware(createHttpServerTracing(state, o, 'httpMiddleware options')),
+    instrumentHttpHandler: (handler, o) => {
+      if (typeof handler !== 'function') throw new ConfigError('instrumentHttpHandler', 'a request handler function', handler);
+      return wrapHandler(createHttpServerTracing(state, o, 'instrumentHttpHandler options'), handler);
+    },
+    fastifyTracing: fastifyPlugin((o) => createHttpServerTracing(state, o, 'fastifyTracing options')),
+  };
+  return {
+    api,
+    callTracer: (def, base) => (enabled ? callTracerFor(state, def, base) : undefined),
+  };
+}

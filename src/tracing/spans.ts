@@ -1,0 +1,288 @@
+/**
+ * Spans for every instrumented unit, over `@opentelemetry/api` only, named and attributed
+ * per the OpenTelemetry GenAI semantic conventions:
+ *
+ *   invoke_agent {agent}        INTERNAL   gen_ai.operation.name=invoke_agent, gen_ai.agent.name
+ *   invoke_workflow {workflow}  INTERNAL   gen_ai.operation.name=invoke_workflow, gen_ai.workflow.name
+ *   workflow_step {step}        INTERNAL   gen_ai.workflow.name, agentobs.workflow.step
+ *   execute_tool {tool}         INTERNAL   gen_ai.operation.name=execute_tool, gen_ai.tool.name, gen_ai.agent.name
+ *   {operation} {model}         CLIENT     gen_ai.operation.name, gen_ai.provider.name, gen_ai.request.model,
+ *                                          gen_ai.agent.name, gen_ai.usage.input_tokens/output_tokens
+ *
+ * Failures add `error.type` (the same value as the metric's `error_type`), an ERROR status
+ * and an `exception` event with `exception.type` and a short, cleaned `exception.message`
+ * (never the stack: messages and stacks can be large and carry prompts).
+ *
+ * The conventions are still moving: every name lives in {@link GEN_AI} and {@link spanSpecFor},
+ * so a rename is one edit.
+ */
+import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
+import { agentDuration, llmCallDuration, stepDuration, toolDuration, workflowDuration, type MetricDef } from '../catalog/metrics.js';
+import type { CallSpan, CallTracer, ExemplarLabels } from '../internal/span-hook.js';
+import { liveTracer } from './provider.js';
+import type { TracingState } from './state.js';
+
+/** Attribute names (GenAI semantic conventions, plus ours under `agentobs.`). */
+export const GEN_AI = Object.freeze({
+  operationName: 'gen_ai.operation.name',
+  providerName: 'gen_ai.provider.name',
+  requestModel: 'gen_ai.request.model',
+  agentName: 'gen_ai.agent.name',
+  toolName: 'gen_ai.tool.name',
+  workflowName: 'gen_ai.workflow.name',
+  inputTokens: 'gen_ai.usage.input_tokens',
+  outputTokens: 'gen_ai.usage.output_tokens',
+  errorType: 'error.type',
+  exceptionType: 'exception.type',
+  exceptionMessage: 'exception.message',
+  step: 'agentobs.workflow.step',
+  correlationId: 'agentobs.correlation_id',
+} as const);
+
+/** Longest `exception.message` we record; longer ones are cut and end in `…`. */
+export const MAX_EXCEPTION_MESSAGE = 256;
+
+/** Name, kind and fixed attributes of a recorder's spans, resolved once when it is bound. */
+export interface SpanSpec {
+  readonly name: string;
+  readonly kind: SpanKind;
+  readonly attributes: Attributes;
+}
+
+/**
+ * The span of a catalog duration metric's calls. `base` are the raw names the handle was
+ * bound with, in catalog label order without `error_type` (spans are not subject to the
+ * label policy: a model outside the allow-list is `_OTHER` in metrics, itself in spans).
+ */
+export function spanSpecFor(def: MetricDef, base: readonly string[]): SpanSpec | undefined {
+  const v = (label: string): string => {
+    const i = def.labels.indexOf(label);
+    return i === -1 ? '' : (base[i] ?? '');
+  };
+  const attrs = (a: Record<string, string>): Attributes => {
+    const out: Attributes = {};
+    for (const [k, x] of Object.entries(a)) if (x !== '') out[k] = x;
+    return Object.freeze(out);
+  };
+  switch (def.name) {
+    case agentDuration.name: {
+      const agent = v('gen_ai_agent_name');
+      return { name: `invoke_agent ${agent}`, kind: SpanKind.INTERNAL, attributes: attrs({ [GEN_AI.operationName]: 'invoke_agent', [GEN_AI.agentName]: agent }) };
+    }
+    case workflowDuration.name: {
+      const workflow = v('gen_ai_workflow_name');
+      return {
+        name: `invoke_workflow ${workflow}`,
+        kind: SpanKind.INTERNAL,
+        attributes: attrs({ [GEN_AI.operationName]: 'invoke_workflow', [GEN_AI.workflowName]: workflow }),
+      };
+    }
+    case stepDuration.name: {
+      const step = v('step');
+      return { name: `workflow_step ${step}`, kind: SpanKind.INTERNAL, attributes: attrs({ [GEN_AI.workflowName]: v('gen_ai_workflow_name'), [GEN_AI.step]: step }) };
+    }
+    case toolDuration.name: {
+      const tool = v('gen_ai_tool_name');
+      return {
+        name: `execute_tool ${tool}`,
+        kind: SpanKind.INTERNAL,
+        attributes: attrs({ [GEN_AI.operationName]: 'execute_tool', [GEN_AI.toolName]: tool, [GEN_AI.agentName]: v('gen_ai_agent_name') }),
+      };
+    }
+    case llmCallDuration.name: {
+      const operation = v('gen_ai_operation_name') || 'chat';
+      const model = v('gen_ai_request_model');
+      return {
+        name: `${operation} ${model}`,
+        kind: SpanKind.CLIENT,
+        attributes: attrs({
+          [GEN_AI.operationName]: operation,
+          [GEN_AI.providerName]: v('gen_ai_provider_name'),
+          [GEN_AI.requestModel]: model,
+          [GEN_AI.agentName]: v('gen_ai_agent_name'),
+        }),
+      };
+    }
+    default:
+      return undefined;
+  }
+}
+
+// C0/C1 controls, line/paragraph separators and bidi controls.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNSAFE_TEXT = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** Cuts `s` to `max` UTF-16 units (never inside a surrogate pair) and replaces control characters. */
+export function cleanText(s: string, max: number): string {
+  let v = s;
+  if (v.length > max) {
+    v = v.slice(0, max - 1);
+    const last = v.charCodeAt(v.length - 1);
+    if (last >= 0xd800 && last <= 0xdbff) v = v.slice(0, -1);
+    v += '…';
+  }
+  return v.replace(UNSAFE_TEXT, ' ');
+}
+
+/** `exception.type`: the error's name or class, bounded. */
+export function exceptionType(err: unknown): string {
+  if (typeof err !== 'object' || err === null) return typeof err;
+  try {
+    const name = (err as { name?: unknown }).name;
+    if (typeof name === 'string' && name !== '') return cleanText(name, 128);
+    const ctor = (err as { constructor?: { name?: unknown } }).constructor?.name;
+    return typeof ctor === 'string' && ctor !== '' ? cleanText(ctor, 128) : 'Error';
+  } catch {
+    return 'Error';
+  }
+}
+
+function exceptionMessage(err: unknown): string | undefined {
+  try {
+    const m = typeof err === 'object' && err !== null ? (err as { message?: unknown }).message : err;
+    return typeof m === 'string' ? cleanText(m, MAX_EXCEPTION_MESSAGE) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Records a failure on `span`: `error.type`, ERROR status, an `exception` event. Never throws. */
+export function recordFailure(span: Span, err: unknown, errorType: string, time: number | undefined): void {
+  span.setAttribute(GEN_AI.errorType, errorType);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
+  const attrs: Attributes = { [GEN_AI.exceptionType]: exceptionType(err) };
+  const message = exceptionMessage(err);
+  if (message !== undefined) attrs[GEN_AI.exceptionMessage] = message;
+  span.addEvent('exception', attrs, time);
+}
+
+/** A call with a live span: the SDK path. */
+class LiveCall implements CallSpan {
+  constructor(
+    private readonly span: Span,
+    private readonly ctx: ReturnType<typeof context.active>,
+    readonly exemplar: ExemplarLabels | undefined,
+    private readonly state: TracingState,
+  ) {}
+
+  run(fn: (this: unknown, ...args: unknown[]) => unknown, thisArg: unknown, args: readonly unknown[]): unknown {
+    return context.with(this.ctx, fn, thisArg, ...args);
+  }
+
+  usage(input: number | undefined, output: number | undefined): void {
+    try {
+      if (typeof input === 'number' && input >= 0 && input !== Infinity) this.span.setAttribute(GEN_AI.inputTokens, input);
+      if (typeof output === 'number' && output >= 0 && output !== Infinity) this.span.setAttribute(GEN_AI.outputTokens, output);
+    } catch (e) {
+      this.state.ctx.diag.error('tracing', e);
+    }
+  }
+
+  ok(t1: number): void {
+    try {
+      this.span.end(this.state.spanTime(t1));
+    } catch (e) {
+      this.state.ctx.diag.error('tracing', e);
+    }
+  }
+
+  fail(t1: number, err: unknown, errorType: string): void {
+    const time = this.state.spanTime(t1);
+    try {
+      recordFailure(this.span, err, errorType, time);
+    } catch (e) {
+      this.state.ctx.diag.error('tracing', e);
+    }
+    try {
+      this.span.end(time);
+    } catch (e) {
+      this.state.ctx.diag.error('tracing', e);
+    }
+  }
+}
+
+/** `spans: false` with exemplars on: no span of our own, the active span's exemplar. */
+class PassiveCall implements CallSpan {
+  constructor(readonly exemplar: ExemplarLabels) {}
+  run(fn: (this: unknown, ...args: unknown[]) => unknown, thisArg: unknown, args: readonly unknown[]): unknown {
+    return fn.apply(thisArg, args as unknown[]);
+  }
+  usage(): void {}
+  ok(): void {}
+  fail(): void {}
+}
+
+/** Starts a span under the active context, stamped with the correlation ID. Throws only what the tracer throws. */
+export function startSpan(tracer: Tracer, state: TracingState, spec: SpanSpec, t0: number): { span: Span; ctx: ReturnType<typeof context.active> } {
+  const parent = context.active();
+  const startTime = state.spanTime(t0);
+  const span = tracer.startSpan(
+    spec.name,
+    startTime === undefined ? { kind: spec.kind, attributes: spec.attributes } : { kind: spec.kind, attributes: spec.attributes, startTime },
+    parent,
+  );
+  const id = state.current()?.id;
+  if (id !== undefined) span.setAttribute(GEN_AI.correlationId, id);
+  return { span, ctx: trace.setSpan(parent, span) };
+}
+
+/** The {@link CallTracer} of one recorder. */
+class SpanCallTracer implements CallTracer {
+  constructor(
+    private readonly spec: SpanSpec,
+    private readonly state: TracingState,
+  ) {}
+
+  start(t0: number): CallSpan | undefined {
+    const tracer = liveTracer();
+    if (tracer === undefined) return undefined;
+    try {
+      const { span, ctx } = startSpan(tracer, this.state, this.spec, t0);
+      return new LiveCall(span, ctx, this.state.exemplarOf(span), this.state);
+    } catch (e) {
+      this.state.ctx.diag.error('tracing', e);
+      return undefined;
+    }
+  }
+
+  activeExemplar(): ExemplarLabels | undefined {
+    return this.state.activeExemplar();
+  }
+
+  timestamp(t1: number): number {
+    return this.state.timestamp(t1);
+  }
+}
+
+/** Exemplars only (`spans: false`). */
+class ExemplarCallTracer implements CallTracer {
+  constructor(private readonly state: TracingState) {}
+  start(): CallSpan | undefined {
+    try {
+      const ex = this.state.activeExemplar();
+      return ex === undefined ? undefined : new PassiveCall(ex);
+    } catch (e) {
+      this.state.ctx.diag.error('tracing', e);
+      return undefined;
+    }
+  }
+  activeExemplar(): ExemplarLabels | undefined {
+    return this.state.activeExemplar();
+  }
+  timestamp(t1: number): number {
+    return this.state.timestamp(t1);
+  }
+}
+
+/**
+ * The recorder hook: a {@link CallTracer} for the recorders of catalog duration metrics,
+ * `undefined` (no per-call cost at all) when both spans and exemplars are off.
+ */
+export function callTracerFor(state: TracingState, def: MetricDef, base: readonly string[]): CallTracer | undefined {
+  const { spans, exemplars } = state.options;
+  if (spans) {
+    const spec = spanSpecFor(def, base);
+    if (spec !== undefined) return new SpanCallTracer(spec, state);
+  }
+  return exemplars ? new ExemplarCallTracer(state) : undefined;
+}

@@ -1,0 +1,177 @@
+/**
+ * Per-handle tracing state: the correlation store (one AsyncLocalStorage per root
+ * handle, no module singleton), the resolved options, the clock bridge between the
+ * recorder clock and span/exemplar times, and the replaced-ID self-metric.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { performance } from 'node:perf_hooks';
+import {
+  context, isSpanContextValid, trace, TraceFlags, type Span, type SpanContext,
+} from '@opentelemetry/api';
+import { correlationIdsReplaced } from '../catalog/metrics.js';
+import { ConfigError } from '../errors.js';
+import type { ObsContext } from '../internal/context.js';
+import type { ExemplarLabels } from '../internal/span-hook.js';
+import type { CounterSeries } from '../metrics/store.js';
+import { checkCorrelationId, generateCorrelationId, type RejectReason } from './correlation/id.js';
+import { parseTraceparent, validTracestate } from './correlation/traceparent.js';
+import { liveTracer } from './provider.js';
+
+/** Options of the tracing side of {@link createObservability} (`tracing: {...}`). */
+export interface TracingOptions {
+  /**
+   * Start OpenTelemetry spans for instrumented calls and HTTP requests (only while a
+   * tracer provider is registered; with none, nothing is started either way). @default true
+   */
+  readonly spans?: boolean;
+  /**
+   * Attach `trace_id`/`span_id` exemplars to duration observations made in a sampled span
+   * (the call's own span, or with `spans: false` the active one). @default true
+   */
+  readonly exemplars?: boolean;
+  /** Header carrying the correlation ID, in and out (case-insensitive). @default 'x-correlation-id' */
+  readonly correlationHeader?: string;
+}
+
+/** What one request (or `withCorrelation` scope) carries through its async context. */
+export interface CorrelationState {
+  readonly id: string;
+  /**
+   * The inbound W3C `traceparent`, validated, kept only when no tracer provider is
+   * registered, so outbound calls still forward the caller's trace (W3C pass-through).
+   */
+  readonly traceparent?: string;
+  readonly tracestate?: string;
+  /** Trace ID of that `traceparent` (for log lines when there are no spans of our own). */
+  readonly traceId?: string;
+}
+
+/** Headers as node:http hands them over. */
+export type IncomingHeaders = Readonly<Record<string, string | string[] | undefined>>;
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
+
+export interface ResolvedTracingOptions {
+  readonly spans: boolean;
+  readonly exemplars: boolean;
+  /** Lower case. */
+  readonly header: string;
+}
+
+export function resolveTracingOptions(o: unknown): ResolvedTracingOptions {
+  if (o === false) return { spans: false, exemplars: false, header: 'x-correlation-id' };
+  if (o === undefined || o === true) return { spans: true, exemplars: true, header: 'x-correlation-id' };
+  if (typeof o !== 'object' || o === null) throw new ConfigError('tracing', 'an options object or false', o);
+  const t = o as TracingOptions;
+  for (const k of ['spans', 'exemplars'] as const) {
+    if (t[k] !== undefined && typeof t[k] !== 'boolean') throw new ConfigError(`tracing.${k}`, 'a boolean', t[k]);
+  }
+  const header = t.correlationHeader ?? 'x-correlation-id';
+  if (typeof header !== 'string' || !HEADER_NAME.test(header)) {
+    throw new ConfigError('tracing.correlationHeader', 'an HTTP header name (1-64 token characters)', header);
+  }
+  return { spans: t.spans ?? true, exemplars: t.exemplars ?? true, header: header.toLowerCase() };
+}
+
+/** Where a replaced correlation ID came from, for the once-only warning. */
+export type IdSource = 'header' | 'withCorrelation';
+
+export class TracingState {
+  readonly store = new AsyncLocalStorage<CorrelationState>();
+  /** Bound on first use: a service that never sees a bad ID exports no such series. */
+  private readonly replaced: Partial<Record<RejectReason, CounterSeries>> = {};
+
+  constructor(
+    readonly ctx: ObsContext,
+    readonly options: ResolvedTracingOptions,
+    /** True when the recorder clock is `performance.now()`, so its readings are valid span times. */
+    private readonly realClock: boolean,
+  ) {}
+
+  /** A recorder clock reading as a span time, or `undefined` to let the tracer read its own clock. */
+  spanTime(t: number): number | undefined {
+    return this.realClock && Number.isFinite(t) ? t : undefined;
+  }
+
+  /** Exemplar timestamp (Unix seconds) of an observation at recorder time `t1`. */
+  timestamp(t1: number): number {
+    return (this.realClock && Number.isFinite(t1) ? performance.timeOrigin + t1 : Date.now()) / 1000;
+  }
+
+  /** The recorder clock, never throwing (NaN on a bad reading). */
+  now(): number {
+    try {
+      const t = this.ctx.clock();
+      return Number.isFinite(t) ? t : NaN;
+    } catch {
+      return NaN;
+    }
+  }
+
+  current(): CorrelationState | undefined {
+    return this.store.getStore();
+  }
+
+  /**
+   * The correlation ID to use for a received value: the value when valid, a new one when
+   * absent, and a new one (counted, warned about once, never echoed) when invalid.
+   */
+  accept(raw: unknown, source: IdSource): string {
+    const verdict = checkCorrelationId(raw);
+    if (verdict === 'ok') return raw as string;
+    if (verdict !== 'absent') this.reject(verdict, source, raw);
+    return generateCorrelationId();
+  }
+
+  private reject(reason: RejectReason, source: IdSource, raw: unknown): void {
+    try {
+      (this.replaced[reason] ??= this.ctx.counter(correlationIdsReplaced).child([reason])).inc();
+    } catch (e) {
+      this.ctx.diag.error('tracing', e);
+    }
+    this.ctx.diag.warnOnce(
+      `correlation-id:${source}:${reason}`,
+      {
+        component: 'tracing',
+        source: source === 'header' ? this.options.header : source,
+        reason,
+        length: typeof raw === 'string' ? raw.length : undefined,
+      },
+      'agent-observability: replaced an invalid correlation ID with a generated one (counted in agentobs_correlation_ids_replaced_total; the value is never logged; further ones are not logged)',
+    );
+  }
+
+  /** The correlation state of an inbound request: its ID, and its W3C trace context for pass-through. */
+  inbound(headers: IncomingHeaders, passThrough: boolean): CorrelationState {
+    const id = this.accept(single(headers[this.options.header]), 'header');
+    if (!passThrough) return { id };
+    const tp = parseTraceparent(single(headers.traceparent));
+    if (tp === undefined) return { id };
+    const ts = single(headers.tracestate);
+    return validTracestate(ts)
+      ? { id, traceparent: tp.header, tracestate: ts, traceId: tp.traceId }
+      : { id, traceparent: tp.header, traceId: tp.traceId };
+  }
+
+  /** Exemplar labels for a span, when exemplars are on and it is sampled. */
+  exemplarOf(span: Span): ExemplarLabels | undefined {
+    if (!this.options.exemplars) return undefined;
+    return sampledLabels(span.spanContext());
+  }
+
+  /** Exemplar labels of the active span (observations outside a wrapped call). */
+  activeExemplar(): ExemplarLabels | undefined {
+    if (!this.options.exemplars || liveTracer() === undefined) return undefined;
+    const sc = trace.getSpanContext(context.active());
+    return sc === undefined ? undefined : sampledLabels(sc);
+  }
+}
+
+function sampledLabels(sc: SpanContext): ExemplarLabels | undefined {
+  return (sc.traceFlags & TraceFlags.SAMPLED) !== 0 && isSpanContextValid(sc) ? { trace_id: sc.traceId, span_id: sc.spanId } : undefined;
+}
+
+/** A header value as one string: repeated headers (arrays) are joined as node:http joins them. */
+export function single(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(', ') : v;
+}
