@@ -12,12 +12,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { breakerSuite } from './cases/breaker.js';
 import { redSuite } from './cases/red.js';
+import { tracingSdkSuite, tracingSuite } from './cases/tracing.js';
 import { ROOT, environment } from './env.js';
 import { checksum, runSuite, type RunConfig, type Suite, type SuiteResult } from './harness.js';
 import { renderConsole, renderMarkdown } from './report.js';
 
 /** Every suite, in report order. Later suites (spans, breaker vs opossum, scrape) go here. */
-const SUITES: readonly (() => Suite)[] = [redSuite, breakerSuite];
+const SUITES: readonly (() => Suite)[] = [redSuite, breakerSuite, tracingSuite, tracingSdkSuite];
 
 function config(): { cfg: RunConfig; out: string | undefined } {
   const { values } = parseArgs({

@@ -43,6 +43,6 @@ export type {
   TracingApi, TracingOptions, LogFields, TraceIds, HeaderCarrier, FetchLike, HttpHandler, HttpMiddleware,
   HttpMiddlewareOptions, FastifyTracingOptions, FastifyTracingPlugin, FastifyHooksLike,
 } from './tracing/index.js';
-export { isValidCorrelationId, GEN_AI } from './tracing/index.js';
+export { isValidCorrelationId, SPAN_ATTRIBUTES } from './tracing/index.js';
 export * as catalog from './catalog/index.js';
 export { VERSION } from './version.js';

@@ -22,7 +22,8 @@ import { resolveTracingOptions, TracingState, type TracingOptions } from './stat
 export interface TracingApi {
   /**
    * Runs `fn` with `id` as the correlation ID of everything it does (sync or async): log
-   * fields, outbound headers, spans. `undefined` generates a new ID (UUIDv7); an invalid one
+   * fields, outbound headers, spans. `undefined` keeps the current scope's ID, or generates a
+   * new one (UUIDv7) outside any scope; an invalid one
    * (over 128 characters, or outside `[A-Za-z0-9._:-]`) is replaced by a new one, counted in
    * `agentobs_correlation_ids_replaced_total` and never echoed. Returns what `fn` returns.
    * @example await obs.withCorrelation(job.requestId, () => agent(job))
@@ -87,7 +88,10 @@ export function createTracing(ctx: ObsContext, options: TracingOptions | false |
   const api: TracingApi = {
     withCorrelation: (id, fn) => {
       if (typeof fn !== 'function') throw new ConfigError('withCorrelation', 'a function', fn);
-      return state.store.run({ id: state.accept(id, 'withCorrelation') }, fn);
+      const current = state.current();
+      if (id === undefined && current !== undefined) return fn();
+      // A nested scope keeps the caller's passed-through trace context; only the ID changes.
+      return state.store.run({ ...current, id: state.accept(id, 'withCorrelation') }, fn);
     },
     correlationId: () => state.current()?.id,
     traceIds,

@@ -4,12 +4,12 @@
  * method, per the HTTP semantic conventions. `url.full` is recorded without its query
  * string and credentials, which often hold secrets.
  */
-import { context, SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 import { OTHER } from '../metrics/labels.js';
 import { normalizeMethod } from './middleware.js';
 import { injectInto } from './propagation.js';
 import { liveTracer } from './provider.js';
-import { cleanText, GEN_AI, recordFailure } from './spans.js';
+import { cleanText, SPAN_ATTRIBUTES, recordFailure } from './spans.js';
 import type { TracingState } from './state.js';
 
 /** The shape of `fetch`; undici's, node-fetch's and the global one all fit. */
@@ -50,12 +50,12 @@ export function instrumentFetch<F extends FetchLike>(state: TracingState, fetchI
     const t0 = state.now();
     const m = normalizeMethod(method);
     const parent = context.active();
-    let span;
+    let span: Span;
     try {
       const startTime = state.spanTime(t0);
       const attributes: Attributes = { 'http.request.method': m, ...urlAttributes(input) };
       const id = state.current()?.id;
-      if (id !== undefined) attributes[GEN_AI.correlationId] = id;
+      if (id !== undefined) attributes[SPAN_ATTRIBUTES.correlationId] = id;
       span = tracer.startSpan(
         m === OTHER ? 'HTTP' : m,
         startTime === undefined ? { kind: SpanKind.CLIENT, attributes } : { kind: SpanKind.CLIENT, attributes, startTime },
@@ -83,7 +83,7 @@ export function instrumentFetch<F extends FetchLike>(state: TracingState, fetchI
           const t1 = state.now();
           s.setAttribute('http.response.status_code', res.status);
           if (res.status >= 400) {
-            s.setAttribute(GEN_AI.errorType, String(res.status));
+            s.setAttribute(SPAN_ATTRIBUTES.errorType, String(res.status));
             s.setStatus({ code: SpanStatusCode.ERROR, message: String(res.status) });
           }
           s.end(state.spanTime(t1));

@@ -8,5 +8,5 @@ export type { FetchLike } from './fetch.js';
 export type {
   HttpHandler, HttpMiddleware, HttpMiddlewareOptions, FastifyTracingOptions, FastifyTracingPlugin, FastifyHooksLike,
 } from './middleware.js';
-export { GEN_AI } from './spans.js';
+export { SPAN_ATTRIBUTES } from './spans.js';
 export { isValidCorrelationId, generateCorrelationId, MAX_CORRELATION_ID_LENGTH } from './correlation/id.js';

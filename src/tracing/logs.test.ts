@@ -19,7 +19,7 @@ function memoryLogger(mixin: () => object): { log: pino.Logger; lines: () => Rec
       cb();
     },
   });
-  const log = pino({ mixin, base: undefined, timestamp: false }, stream);
+  const log = pino({ mixin, base: null, timestamp: false }, stream);
   return { log, lines: () => chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 

@@ -279,6 +279,9 @@ describe('hostile correlation headers never reach a response header, a log line 
     const got = obs.withCorrelation(hostile.CRLF, () => obs.correlationId());
     await check(obs, warned, got, hostile.CRLF, 'invalid', 'withCorrelation');
     expect(obs.withCorrelation(undefined, () => obs.correlationId())).toMatch(UUID_V7);
+    // Inside a scope, undefined keeps the scope's ID; an explicit one starts a nested scope.
+    expect(obs.withCorrelation('outer', () => obs.withCorrelation(undefined, () => obs.correlationId()))).toBe('outer');
+    expect(obs.withCorrelation('outer', () => [obs.withCorrelation('inner', () => obs.correlationId()), obs.correlationId()])).toEqual(['inner', 'outer']);
     expect(obs.withCorrelation('ok.id:1-2_3', () => obs.correlationId())).toBe('ok.id:1-2_3');
     expect(obs.correlationId()).toBeUndefined();
   });
@@ -290,7 +293,7 @@ describe('hostile correlation headers never reach a response header, a log line 
     const { exp } = await metrics(obs);
     const [s] = findSamples(exp, `${DURATION}_count`);
     expect(s?.labels.http_route).toMatch(/^\/evil_"\} 1_# EOF_x+$/);
-    expect(s?.labels.http_route.length).toBe(128);
+    expect(s?.labels.http_route?.length).toBe(128);
   });
 });
 

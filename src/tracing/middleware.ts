@@ -13,10 +13,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import { httpServerRequestDuration } from '../catalog/metrics.js';
 import { ConfigError } from '../errors.js';
-import { OTHER } from '../metrics/labels.js';
+import { labelKey, OTHER } from '../metrics/labels.js';
 import type { HistogramFamily, HistogramSeries } from '../metrics/store.js';
 import { liveTracer } from './provider.js';
-import { cleanText, GEN_AI, recordFailure } from './spans.js';
+import { cleanText, SPAN_ATTRIBUTES, recordFailure } from './spans.js';
 import type { CorrelationState, TracingState } from './state.js';
 
 /** A node:http request handler. */
@@ -134,15 +134,15 @@ export class ServerCall {
     this.hasError = true;
   }
 
-  /** Ends the request: metric and span. Idempotent; never throws. */
-  end(): void {
+  /** Ends the request: metric and span. `finished`: the response was sent in full. Idempotent; never throws. */
+  end(finished: boolean): void {
     if (this.ended) return;
     this.ended = true;
     const http = this.http;
     try {
       const t1 = http.state.now();
       const res = this.res;
-      const aborted = !res.writableFinished;
+      const aborted = !finished;
       const status = res.headersSent ? res.statusCode : undefined;
       const statusLabel = status === undefined ? '' : status >= 100 && status <= 599 ? String(status) : OTHER;
       const errorType = aborted ? 'aborted' : status !== undefined && status >= 500 ? statusLabel : '';
@@ -171,7 +171,7 @@ export class ServerCall {
           const err = this.hasError ? this.error : undefined;
           if (err !== undefined) recordFailure(span, err, errorType, http.state.spanTime(t1));
           else {
-            span.setAttribute(GEN_AI.errorType, errorType);
+            span.setAttribute(SPAN_ATTRIBUTES.errorType, errorType);
             span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
           }
         }
@@ -194,7 +194,8 @@ export class HttpServerTracing {
   ) {}
 
   series(method: string, route: string, status: string, errorType: string): HistogramSeries {
-    const key = `${method}\u0000${route}\u0000${status}\u0000${errorType}`;
+    // Length-prefixed (injective): a route template may contain any separator we could pick.
+    const key = labelKey([method, route, status, errorType]);
     let s = this.cache.get(key);
     if (s === undefined) {
       s = this.family.child([method, route, status, errorType]);
@@ -227,7 +228,7 @@ export class HttpServerTracing {
           'http.request.method': method,
           'url.path': cleanText(path, MAX_PATH),
           'url.scheme': (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true ? 'https' : 'http',
-          [GEN_AI.correlationId]: correlation.id,
+          [SPAN_ATTRIBUTES.correlationId]: correlation.id,
         };
         const name = method === OTHER ? 'HTTP' : method;
         span = tracer.startSpan(
@@ -238,9 +239,8 @@ export class HttpServerTracing {
         ctx = trace.setSpan(parent, span);
       }
       const call = new ServerCall(this, res, correlation, span, ctx, t0, method, path, route ?? (() => this.settings.route(req)));
-      const end = (): void => call.end();
-      res.once('finish', end);
-      res.once('close', end);
+      res.once('finish', () => call.end(true));
+      res.once('close', () => call.end(res.writableFinished));
       return call;
     } catch (e) {
       state.ctx.diag.error('http', e);

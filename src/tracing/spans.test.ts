@@ -1,6 +1,7 @@
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { AlwaysOffSampler } from '@opentelemetry/sdk-trace-base';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { findSamples, getHistogram, parseExposition, type ParsedExposition } from '../../test/helpers/exposition.js';
 import { installTestTracing, parentId, seconds, type TestTracing } from '../../test/helpers/otel.js';
@@ -229,6 +230,43 @@ describe('spans with a tracer provider', () => {
     expect(self.get(1)).toBe(4);
     await p;
     expect(tracing.spans().map((s) => s.name).sort()).toEqual(['execute_tool p', 'execute_tool this']);
+  });
+
+  it('stays transparent for any value, error, this and arguments (property)', async () => {
+    tracing = installTestTracing();
+    const obs = make();
+    await fc.assert(
+      fc.asyncProperty(fc.anything(), fc.boolean(), fc.boolean(), fc.array(fc.anything(), { maxLength: 4 }), async (value, fail, async, args) => {
+        const self = { tag: Symbol('this') };
+        let seen: { self: unknown; args: unknown[] } | undefined;
+        const fn = function (this: unknown, ...a: unknown[]): unknown {
+          seen = { self: this, args: a };
+          if (!async) {
+            if (fail) throw value;
+            return value;
+          }
+          return fail ? Promise.reject(value) : Promise.resolve(value);
+        };
+        const wrapped = obs.instrumentTool(fn, { tool: 'prop' });
+        let out: unknown;
+        let thrown: unknown;
+        let threw = false;
+        try {
+          out = wrapped.apply(self, args);
+          if (async) out = await out;
+        } catch (e) {
+          threw = true;
+          thrown = e;
+        }
+        expect(seen?.self).toBe(self);
+        expect(seen?.args).toEqual(args);
+        expect(threw).toBe(fail);
+        if (fail) expect(thrown).toBe(value);
+        else expect(out).toBe(value);
+      }),
+      { numRuns: 200 },
+    );
+    expect(tracing.spans().length).toBe(200);
   });
 
   it('with tracing: false starts no span and adds no exemplar', async () => {

@@ -13,7 +13,7 @@
  * and an `exception` event with `exception.type` and a short, cleaned `exception.message`
  * (never the stack: messages and stacks can be large and carry prompts).
  *
- * The conventions are still moving: every name lives in {@link GEN_AI} and {@link spanSpecFor},
+ * The conventions are still moving: every name lives in {@link SPAN_ATTRIBUTES} and {@link spanSpecFor},
  * so a rename is one edit.
  */
 import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
@@ -23,7 +23,7 @@ import { liveTracer } from './provider.js';
 import type { TracingState } from './state.js';
 
 /** Attribute names (GenAI semantic conventions, plus ours under `agentobs.`). */
-export const GEN_AI = Object.freeze({
+export const SPAN_ATTRIBUTES = Object.freeze({
   operationName: 'gen_ai.operation.name',
   providerName: 'gen_ai.provider.name',
   requestModel: 'gen_ai.request.model',
@@ -67,26 +67,26 @@ export function spanSpecFor(def: MetricDef, base: readonly string[]): SpanSpec |
   switch (def.name) {
     case agentDuration.name: {
       const agent = v('gen_ai_agent_name');
-      return { name: `invoke_agent ${agent}`, kind: SpanKind.INTERNAL, attributes: attrs({ [GEN_AI.operationName]: 'invoke_agent', [GEN_AI.agentName]: agent }) };
+      return { name: `invoke_agent ${agent}`, kind: SpanKind.INTERNAL, attributes: attrs({ [SPAN_ATTRIBUTES.operationName]: 'invoke_agent', [SPAN_ATTRIBUTES.agentName]: agent }) };
     }
     case workflowDuration.name: {
       const workflow = v('gen_ai_workflow_name');
       return {
         name: `invoke_workflow ${workflow}`,
         kind: SpanKind.INTERNAL,
-        attributes: attrs({ [GEN_AI.operationName]: 'invoke_workflow', [GEN_AI.workflowName]: workflow }),
+        attributes: attrs({ [SPAN_ATTRIBUTES.operationName]: 'invoke_workflow', [SPAN_ATTRIBUTES.workflowName]: workflow }),
       };
     }
     case stepDuration.name: {
       const step = v('step');
-      return { name: `workflow_step ${step}`, kind: SpanKind.INTERNAL, attributes: attrs({ [GEN_AI.workflowName]: v('gen_ai_workflow_name'), [GEN_AI.step]: step }) };
+      return { name: `workflow_step ${step}`, kind: SpanKind.INTERNAL, attributes: attrs({ [SPAN_ATTRIBUTES.workflowName]: v('gen_ai_workflow_name'), [SPAN_ATTRIBUTES.step]: step }) };
     }
     case toolDuration.name: {
       const tool = v('gen_ai_tool_name');
       return {
         name: `execute_tool ${tool}`,
         kind: SpanKind.INTERNAL,
-        attributes: attrs({ [GEN_AI.operationName]: 'execute_tool', [GEN_AI.toolName]: tool, [GEN_AI.agentName]: v('gen_ai_agent_name') }),
+        attributes: attrs({ [SPAN_ATTRIBUTES.operationName]: 'execute_tool', [SPAN_ATTRIBUTES.toolName]: tool, [SPAN_ATTRIBUTES.agentName]: v('gen_ai_agent_name') }),
       };
     }
     case llmCallDuration.name: {
@@ -96,10 +96,10 @@ export function spanSpecFor(def: MetricDef, base: readonly string[]): SpanSpec |
         name: `${operation} ${model}`,
         kind: SpanKind.CLIENT,
         attributes: attrs({
-          [GEN_AI.operationName]: operation,
-          [GEN_AI.providerName]: v('gen_ai_provider_name'),
-          [GEN_AI.requestModel]: model,
-          [GEN_AI.agentName]: v('gen_ai_agent_name'),
+          [SPAN_ATTRIBUTES.operationName]: operation,
+          [SPAN_ATTRIBUTES.providerName]: v('gen_ai_provider_name'),
+          [SPAN_ATTRIBUTES.requestModel]: model,
+          [SPAN_ATTRIBUTES.agentName]: v('gen_ai_agent_name'),
         }),
       };
     }
@@ -148,11 +148,11 @@ function exceptionMessage(err: unknown): string | undefined {
 
 /** Records a failure on `span`: `error.type`, ERROR status, an `exception` event. Never throws. */
 export function recordFailure(span: Span, err: unknown, errorType: string, time: number | undefined): void {
-  span.setAttribute(GEN_AI.errorType, errorType);
+  span.setAttribute(SPAN_ATTRIBUTES.errorType, errorType);
   span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
-  const attrs: Attributes = { [GEN_AI.exceptionType]: exceptionType(err) };
+  const attrs: Attributes = { [SPAN_ATTRIBUTES.exceptionType]: exceptionType(err) };
   const message = exceptionMessage(err);
-  if (message !== undefined) attrs[GEN_AI.exceptionMessage] = message;
+  if (message !== undefined) attrs[SPAN_ATTRIBUTES.exceptionMessage] = message;
   span.addEvent('exception', attrs, time);
 }
 
@@ -171,8 +171,8 @@ class LiveCall implements CallSpan {
 
   usage(input: number | undefined, output: number | undefined): void {
     try {
-      if (typeof input === 'number' && input >= 0 && input !== Infinity) this.span.setAttribute(GEN_AI.inputTokens, input);
-      if (typeof output === 'number' && output >= 0 && output !== Infinity) this.span.setAttribute(GEN_AI.outputTokens, output);
+      if (typeof input === 'number' && input >= 0 && input !== Infinity) this.span.setAttribute(SPAN_ATTRIBUTES.inputTokens, input);
+      if (typeof output === 'number' && output >= 0 && output !== Infinity) this.span.setAttribute(SPAN_ATTRIBUTES.outputTokens, output);
     } catch (e) {
       this.state.ctx.diag.error('tracing', e);
     }
@@ -222,7 +222,7 @@ export function startSpan(tracer: Tracer, state: TracingState, spec: SpanSpec, t
     parent,
   );
   const id = state.current()?.id;
-  if (id !== undefined) span.setAttribute(GEN_AI.correlationId, id);
+  if (id !== undefined) span.setAttribute(SPAN_ATTRIBUTES.correlationId, id);
   return { span, ctx: trace.setSpan(parent, span) };
 }
 

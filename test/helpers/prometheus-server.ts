@@ -1,0 +1,122 @@
+/**
+ * A real Prometheus (the Debian binary) for one test file: free loopback port, temporary
+ * storage, exemplar storage on, 1 s scrapes. Stopped by the PID of the child we spawned,
+ * never by name. Recipe and traps: /work/shared/PROMETHEUS-STACK.md.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export const PROMETHEUS_BIN = '/usr/bin/prometheus';
+
+export interface PrometheusTarget {
+  readonly job: string;
+  /** `host:port` */
+  readonly address: string;
+  readonly metricsPath?: string;
+}
+
+export interface PrometheusServer {
+  readonly url: string;
+  readonly pid: number;
+  /** GET `/api/v1/<path>` with query parameters; throws unless `status` is `success`. */
+  api<T = unknown>(apiPath: string, params?: Record<string, string>): Promise<T>;
+  /** Resolves once `up{job}` is 1 (the first scrape comes ~5 s after start). */
+  waitUp(job: string, timeoutMs?: number): Promise<void>;
+  /** What the process wrote to stdout/stderr (for failure messages). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function startPrometheus(targets: readonly PrometheusTarget[]): Promise<PrometheusServer> {
+  if (!existsSync(PROMETHEUS_BIN)) throw new Error(`${PROMETHEUS_BIN} not found: apt-get install -y --no-install-recommends prometheus`);
+  const dir = await mkdtemp(path.join(tmpdir(), 'agentobs-prom-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const config = [
+    'global: {scrape_interval: 1s, evaluation_interval: 1s}',
+    'scrape_configs:',
+    ...targets.map((t) => `  - {job_name: ${JSON.stringify(t.job)}, metrics_path: ${JSON.stringify(t.metricsPath ?? '/metrics')}, static_configs: [{targets: [${JSON.stringify(t.address)}]}]}`),
+    '',
+  ].join('\n');
+  await writeFile(path.join(dir, 'prometheus.yml'), config);
+  const child: ChildProcess = spawn(
+    PROMETHEUS_BIN,
+    [
+      `--config.file=${path.join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${path.join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      `--web.external-url=${url}/`,
+      '--enable-feature=exemplar-storage',
+      '--log.level=warn',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const exited = once(child, 'exit');
+
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+
+  const api = async <T>(apiPath: string, params: Record<string, string> = {}): Promise<T> => {
+    const u = new URL(`/api/v1/${apiPath}`, url);
+    for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+    const body = (await (await fetch(u)).json()) as { status: string; data: T; error?: string };
+    if (body.status !== 'success') throw new Error(`${apiPath}: ${body.error ?? body.status}`);
+    return body.data;
+  };
+
+  try {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}:\n${out}`);
+      const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+      if (ready) break;
+      if (Date.now() > deadline) throw new Error(`prometheus not ready after 30 s:\n${out}`);
+      await sleep(50);
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+
+  return {
+    url,
+    pid: child.pid as number,
+    api,
+    output: () => out,
+    stop,
+    waitUp: async (job, timeoutMs = 30_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const r = await api<{ result: { value: [number, string] }[] }>('query', { query: `up{job=${JSON.stringify(job)}}` });
+        if (r.result.some((s) => s.value[1] === '1')) return;
+        if (Date.now() > deadline) throw new Error(`up{job="${job}"} not 1 after ${timeoutMs} ms:\n${out}`);
+        await sleep(200);
+      }
+    },
+  };
+}
