@@ -8,7 +8,11 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Packages whose versions matter to the comparisons (peers and our own dependencies). */
-const PACKAGES = ['prom-client', 'opossum', '@opentelemetry/api', 'tinybench', 'tsx'] as const;
+const PACKAGES = [
+  'prom-client', 'opossum', '@opentelemetry/api', '@opentelemetry/sdk-trace-base', '@opentelemetry/sdk-metrics',
+  '@opentelemetry/exporter-prometheus', 'opossum-prometheus', 'cockatiel', '@autometrics/autometrics',
+  '@autometrics/autometrics/node_modules/@opentelemetry/sdk-metrics', 'tinybench', 'tsx',
+] as const;
 
 export interface Environment {
   readonly date: string;
@@ -16,6 +20,8 @@ export interface Environment {
   readonly cores: number;
   readonly availableParallelism: number;
   readonly memoryGiB: number;
+  /** 1, 5 and 15 minute load averages when the run started: other work on the machine shows here. */
+  readonly loadavg: readonly number[];
   readonly platform: string;
   readonly node: string;
   readonly v8: string;
@@ -53,6 +59,7 @@ export function environment(): Environment {
     cores: cpus.length,
     availableParallelism: os.availableParallelism(),
     memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    loadavg: os.loadavg(),
     platform: `${os.type()} ${os.release()} ${os.arch()}`,
     node: process.version,
     v8: process.versions.v8,

@@ -63,6 +63,13 @@ export interface Suite {
   readonly description: string;
   readonly groups: readonly Group[];
   readonly ratios: readonly RatioDef[];
+  /**
+   * Runs after AsyncLocalStorage is in use in the process. On Node 20 the first
+   * `AsyncLocalStorage#run` turns on promise hooks for good, so every promise (every `await`)
+   * costs more from then on; suites that need it (correlation, SDK context, autometrics) run
+   * after every suite that does not, and each suite compares cases measured in one state.
+   */
+  readonly als?: boolean;
   /** Sanity checks after the run (e.g. the instrumented path really recorded); throws on failure. */
   readonly verify?: () => Promise<void>;
   readonly dispose?: () => Promise<void>;
@@ -117,6 +124,8 @@ export interface SuiteResult {
   readonly id: string;
   readonly title: string;
   readonly description: string;
+  /** Measured with AsyncLocalStorage in use (see {@link Suite.als}). */
+  readonly als: boolean;
   readonly groups: readonly GroupResult[];
   readonly ratios: readonly RatioResult[];
 }
@@ -223,6 +232,7 @@ function plan(suite: Suite, cfg: RunConfig): Planned[] {
 /** Runs every case of `suite` (priming, then `cfg.passes` measured passes) and summarizes. */
 export async function runSuite(suite: Suite, cfg: RunConfig, log: (line: string) => void): Promise<SuiteResult> {
   const planned = plan(suite, cfg);
+  if (planned.length === 0) return { id: suite.id, title: suite.title, description: suite.description, als: suite.als === true, groups: [], ratios: [] };
   const gc = exposeGc();
 
   // Priming: every op through its loop before any measurement, so JIT feedback is final.
@@ -297,5 +307,5 @@ export async function runSuite(suite: Suite, cfg: RunConfig, log: (line: string)
 
   // Filtered runs skip some cases, so their paths would legitimately have recorded nothing.
   if (cfg.filter === undefined) await suite.verify?.();
-  return { id: suite.id, title: suite.title, description: suite.description, groups, ratios };
+  return { id: suite.id, title: suite.title, description: suite.description, als: suite.als === true, groups, ratios };
 }

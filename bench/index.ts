@@ -1,69 +1,164 @@
 /**
- * `npm run bench`: runs every suite in this process and prints the tables; a full run also
- * rewrites docs/benchmarks.md.
+ * `npm run bench`: runs every suite, each in a fresh `node --expose-gc` process
+ * (bench/worker.ts), prints the tables and the goals, and a full run rewrites
+ * docs/benchmarks.md.
  *
- *   BENCH_QUICK=1 (or --quick)   tiny iteration counts: a smoke test for CI, numbers meaningless
- *   BENCH_FILTER=re (--filter)   only cases whose `suite/group/case` matches (e.g. `red/sync`)
- *   BENCH_OUT=path (--out)       where to write the markdown; `-` writes nothing.
- *                                Default: docs/benchmarks.md for full unfiltered runs, nothing otherwise.
+ *   BENCH_QUICK=1 (or --quick)     tiny iteration counts and sizes: a smoke test for CI, numbers meaningless
+ *   BENCH_FILTER=re (--filter)     only cases whose `suite/group/case` matches (e.g. `red/sync`, `^breaker`,
+ *                                  `exposition/10000`); the scrape suite is `exposition/<series>/<impl>`, the soak `soak`
+ *   BENCH_SUITES=a,b (--suites)    only these suites: red, breaker, sla, correlation, composite, exposition, soak
+ *   BENCH_NODES=path,… (--node)    also run everything with these Node binaries (one section per version)
+ *   BENCH_PROFILE=0 (--no-profile) skip the CPU profiles of missed goals (full runs profile them)
+ *   BENCH_OUT=path (--out)         where to write the markdown; `-` writes nothing. Default: docs/benchmarks.md for
+ *                                  full runs of every suite, nothing otherwise
+ *   BENCH_JSON=path (--json)       also write the raw results as JSON
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { breakerSuite } from './cases/breaker.js';
-import { redSuite } from './cases/red.js';
-import { tracingSdkSuite, tracingSuite } from './cases/tracing.js';
-import { ROOT, environment } from './env.js';
-import { checksum, runSuite, type RunConfig, type Suite, type SuiteResult } from './harness.js';
+import { ROOT } from './env.js';
+import { GOALS, type NodeRun } from './goals.js';
+import type { RunConfig } from './harness.js';
+import { profileCase } from './profile.js';
 import { renderConsole, renderMarkdown } from './report.js';
+import { SUITE_IDS } from './suites.js';
+import type { WireConfig, WorkerResult } from './worker.js';
 
-/** Every suite, in report order. Later suites (spans, breaker vs opossum, scrape) go here. */
-const SUITES: readonly (() => Suite)[] = [redSuite, breakerSuite, tracingSuite, tracingSdkSuite];
+interface Options {
+  readonly cfg: RunConfig;
+  readonly suites: readonly string[];
+  readonly nodes: readonly string[];
+  readonly profile: boolean;
+  readonly out: string | undefined;
+  readonly json: string | undefined;
+}
 
-function config(): { cfg: RunConfig; out: string | undefined } {
+const flag = (v: string | undefined): boolean => v !== undefined && v !== '' && v !== '0';
+const list = (v: string | undefined): string[] => (v === undefined ? [] : v.split(',').map((s) => s.trim()).filter((s) => s !== ''));
+
+function options(): Options {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean' }, filter: { type: 'string' }, out: { type: 'string' } },
+    options: {
+      quick: { type: 'boolean' },
+      filter: { type: 'string' },
+      suites: { type: 'string' },
+      node: { type: 'string', multiple: true },
+      'no-profile': { type: 'boolean' },
+      out: { type: 'string' },
+      json: { type: 'string' },
+    },
     allowPositionals: false,
   });
   const env = process.env;
-  const quick = values.quick === true || (env.BENCH_QUICK !== undefined && env.BENCH_QUICK !== '' && env.BENCH_QUICK !== '0');
+  const quick = values.quick === true || flag(env.BENCH_QUICK);
   const filterSrc = values.filter ?? env.BENCH_FILTER;
   const filter = filterSrc === undefined || filterSrc === '' ? undefined : new RegExp(filterSrc);
   const cfg: RunConfig = quick
     ? { quick, passes: 1, timeMs: 5, warmupMs: 2, minSamples: 4, batchSync: 32, batchAsync: 16, primeCalls: 64, filter }
-    : { quick, passes: 3, timeMs: 600, warmupMs: 100, minSamples: 64, batchSync: 1000, batchAsync: 250, primeCalls: 20_000, filter };
+    : { quick, passes: 3, timeMs: 400, warmupMs: 80, minSamples: 48, batchSync: 1000, batchAsync: 250, primeCalls: 20_000, filter };
+  const suites = list(values.suites ?? env.BENCH_SUITES);
+  for (const s of suites) if (!SUITE_IDS.includes(s)) throw new Error(`unknown suite ${s} (one of ${SUITE_IDS.join(', ')})`);
+  const everything = suites.length === 0 && filter === undefined;
   const outArg = values.out ?? env.BENCH_OUT;
   const out =
     outArg === '-' ? undefined
     : outArg !== undefined && outArg !== '' ? path.resolve(outArg)
-    : quick || filter !== undefined ? undefined
+    : quick || !everything ? undefined
     : path.join(ROOT, 'docs', 'benchmarks.md');
-  return { cfg, out };
+  const jsonArg = values.json ?? env.BENCH_JSON;
+  return {
+    cfg,
+    suites: suites.length === 0 ? SUITE_IDS : SUITE_IDS.filter((s) => suites.includes(s)),
+    nodes: [process.execPath, ...(values.node ?? []), ...list(env.BENCH_NODES)],
+    profile: !quick && values['no-profile'] !== true && (env.BENCH_PROFILE === undefined || flag(env.BENCH_PROFILE)),
+    out,
+    json: jsonArg === undefined || jsonArg === '' ? undefined : path.resolve(jsonArg),
+  };
+}
+
+/** Runs suites (comma-separated ids) in a fresh process of `node` and returns what it wrote. */
+function runWorker(node: string, suites: string, cfg: RunConfig, dir: string): Promise<WorkerResult> {
+  const file = path.join(dir, 'result.json');
+  const wire: WireConfig = { ...cfg, filter: cfg.filter?.source };
+  return new Promise((resolve, reject) => {
+    const p = spawn(node, ['--expose-gc', '--import', 'tsx', path.join(ROOT, 'bench', 'worker.ts'), suites], {
+      cwd: ROOT,
+      env: { ...process.env, BENCH_CONFIG: JSON.stringify(wire), BENCH_RESULT: file },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    p.on('error', reject);
+    p.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`suites ${suites} on ${node} exited with ${code}`));
+      try {
+        resolve(JSON.parse(readFileSync(file, 'utf8')) as WorkerResult);
+      } catch (e) {
+        reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    });
+  });
+}
+
+/** Would the filter keep anything of this suite? Only the soak is decided here; the others by their cases. */
+function wanted(suite: string, filter: RegExp | undefined): boolean {
+  return filter === undefined || suite !== 'soak' || filter.test('soak');
+}
+
+async function runNode(node: string, o: Options, log: (line: string) => void): Promise<NodeRun> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'agentobs-bench-'));
+  const started = performance.now();
+  try {
+    const ids = o.suites.filter((id) => wanted(id, o.cfg.filter));
+    // Full runs: a fresh process per suite. Quick runs (a smoke test): one process for all of them.
+    const batches = o.cfg.quick ? [ids.join(',')] : ids;
+    const results: WorkerResult[] = [];
+    for (const b of batches) {
+      log(`bench: ${b}${o.nodes.length > 1 ? ` (${node})` : ''}`);
+      results.push(await runWorker(node, b, o.cfg, dir));
+    }
+    const env = results[0]?.env;
+    if (env === undefined) throw new Error('no suite ran');
+    return {
+      env,
+      suites: results.flatMap((r) => r.suites),
+      exposition: results.find((r) => r.exposition !== undefined)?.exposition,
+      soak: results.find((r) => r.soak !== undefined)?.soak,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function main(): Promise<void> {
-  const { cfg, out } = config();
-  const env = environment();
-  const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  log(`bench: ${cfg.quick ? 'QUICK mode (smoke test, numbers are meaningless)' : 'full run'}; ${env.cpu} x${env.cores}, Node ${env.node}`);
+  const o = options();
+  const t0 = performance.now();
+  const log = (line: string): void => void process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
+  log(`bench: ${o.cfg.quick ? 'QUICK mode (smoke test, numbers are meaningless)' : 'full run'}; suites ${o.suites.join(', ')}; ` +
+    `${os.cpus()[0]?.model.trim() ?? 'unknown CPU'} x${os.cpus().length}; Node ${o.nodes.length > 1 ? `binaries: ${o.nodes.join(', ')}` : process.version}`);
 
   const started = performance.now();
-  const results: SuiteResult[] = [];
-  for (const make of SUITES) {
-    const suite = make();
-    try {
-      results.push(await runSuite(suite, cfg, log));
-    } finally {
-      await suite.dispose?.();
+  const runs: NodeRun[] = [];
+  for (const node of o.nodes) {
+    const run = await runNode(node, o, log);
+    if (o.profile) {
+      for (const g of GOALS) {
+        if (g.profile === undefined || g.evaluate(run).met !== false) continue;
+        log(`bench: ${run.env.node}: goal ${g.id} missed; profiling ${g.profile}`);
+        (run.profiles ??= {})[g.id] = profileCase(node, g.profile, 4, o.cfg.quick);
+      }
     }
+    runs.push(run);
   }
   const seconds = (performance.now() - started) / 1000;
 
-  process.stdout.write(`${renderConsole(results)}\n\n(${seconds.toFixed(1)} s; sink checksum ${checksum()})\n`);
-  if (out !== undefined) {
-    mkdirSync(path.dirname(out), { recursive: true });
-    writeFileSync(out, renderMarkdown(results, env, cfg, seconds));
-    log(`bench: wrote ${path.relative(process.cwd(), out)}`);
+  process.stdout.write(`${renderConsole(runs)}\n\n(${seconds.toFixed(1)} s)\n`);
+  if (o.json !== undefined) writeFileSync(o.json, JSON.stringify(runs, null, 1));
+  if (o.out !== undefined) {
+    mkdirSync(path.dirname(o.out), { recursive: true });
+    writeFileSync(o.out, renderMarkdown(runs, o.cfg));
+    log(`bench: wrote ${path.relative(process.cwd(), o.out)}`);
   }
 }
 

@@ -1,60 +1,30 @@
-/** Renders suite results as a console table and as `docs/benchmarks.md`. */
+/** Renders the runs (one per Node version) as console tables and as `docs/benchmarks.md`. */
+import { IMPLEMENTATION_LABELS, median, type ExpositionResult } from './cases/exposition.js';
 import type { Environment } from './env.js';
+import { GOALS, MISS_NOTES, type Evaluation, type NodeRun } from './goals.js';
 import type { GroupResult, RatioResult, RunConfig, SuiteResult } from './harness.js';
+import { describeSoak } from './soak.js';
 
-const ns = (v: number | undefined): string => (v === undefined ? 'n/a' : v.toFixed(1));
-const signedNs = (v: number | undefined): string => (v === undefined ? 'n/a' : `${v >= 0 ? '+' : ''}${v.toFixed(1)}`);
+const ns = (v: number | undefined): string => (v === undefined ? 'n/a' : v >= 10_000 ? v.toFixed(0) : v.toFixed(1));
+const signedNs = (v: number | undefined): string => (v === undefined ? 'n/a' : `${v >= 0 ? '+' : ''}${ns(v)}`);
 const ratio = (v: number | undefined): string => (v === undefined ? 'n/a' : `${v.toFixed(2)}x`);
+const major = (env: Environment): string => `Node ${env.node.replace(/^v/, '').split('.')[0]}`;
+const met = (e: Evaluation): string => (e.met === undefined ? 'n/a' : e.met ? 'met' : '**missed**');
 
 function addedOf(r: SuiteResult, group: string, id: string): number | undefined {
   return r.groups.find((g) => g.id === group)?.cases.find((c) => c.id === id)?.added;
 }
 
-function table(head: readonly string[], rows: readonly (readonly string[])[], rightFrom = 1): string {
+type Rows = readonly (readonly string[])[];
+
+function table(head: readonly string[], rows: Rows, rightFrom = 1): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     cells.map((c, i) => (i >= rightFrom ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-const GROUP_HEAD = ['case', 'median ns', 'added ns', 'p25', 'p75', 'p99', 'min', 'max', 'samples'] as const;
-
-function groupRows(g: GroupResult): string[][] {
-  return g.cases.map((c) => [
-    c.label,
-    ns(c.stats.median),
-    c.id === g.baseline ? '(baseline)' : signedNs(c.added),
-    ns(c.stats.p25),
-    ns(c.stats.p75),
-    ns(c.stats.p99),
-    ns(c.stats.min),
-    ns(c.stats.max),
-    String(c.stats.samples),
-  ]);
-}
-
-function ratioRows(r: SuiteResult): string[][] {
-  return r.ratios.map((x: RatioResult) => [
-    x.label,
-    ratio(x.value),
-    `${ns(addedOf(r, x.group, x.numerator))} / ${ns(addedOf(r, x.group, x.denominator))}`,
-  ]);
-}
-
-/** Plain-text report for the terminal. */
-export function renderConsole(results: readonly SuiteResult[]): string {
-  const out: string[] = [];
-  for (const r of results) {
-    out.push('', `== ${r.title} ==`);
-    for (const g of r.groups) {
-      out.push('', `${g.title}  [${g.batch} calls per sample; stats are per call, ns]`, table(GROUP_HEAD, groupRows(g)));
-    }
-    if (r.ratios.length > 0) out.push('', table(['ratio (of added costs, medians)', 'value', 'added ns'], ratioRows(r)));
-  }
-  return out.join('\n');
-}
-
-function mdTable(head: readonly string[], rows: readonly (readonly string[])[], rightFrom = 1): string {
+function mdTable(head: readonly string[], rows: Rows, rightFrom = 1): string {
   const esc = (s: string): string => s.replace(/\|/g, '\\|');
   return [
     `| ${head.map(esc).join(' | ')} |`,
@@ -63,46 +33,194 @@ function mdTable(head: readonly string[], rows: readonly (readonly string[])[], 
   ].join('\n');
 }
 
+const GROUP_HEAD = ['case', 'median ns', 'added ns', 'x bare', 'p25', 'p75', 'min', 'max', 'samples'] as const;
+
+function groupRows(g: GroupResult): string[][] {
+  const bare = g.cases.find((c) => c.id === g.baseline)?.stats.median;
+  return g.cases.map((c) => [
+    c.label,
+    ns(c.stats.median),
+    c.id === g.baseline ? '(baseline)' : signedNs(c.added),
+    bare === undefined || !(bare > 0) ? 'n/a' : `${(c.stats.median / bare).toFixed(1)}`,
+    ns(c.stats.p25),
+    ns(c.stats.p75),
+    ns(c.stats.min),
+    ns(c.stats.max),
+    String(c.stats.samples),
+  ]);
+}
+
+const RATIO_HEAD = ['ratio of added costs (medians)', 'value', 'added ns'] as const;
+function ratioRows(r: SuiteResult): string[][] {
+  return r.ratios.map((x: RatioResult) => [
+    x.label,
+    ratio(x.value),
+    `${ns(addedOf(r, x.group, x.numerator))} / ${ns(addedOf(r, x.group, x.denominator))}`,
+  ]);
+}
+
+const SCRAPE_HEAD = ['series', 'implementation', 'scrape ms (median)', 'min-max ms', 'longest loop block ms', 'MB', 'lines', 'heap B/series', 'scrapes'] as const;
+function scrapeRows(e: ExpositionResult, md: boolean): string[][] {
+  return e.sizes.flatMap((n) =>
+    e.runs
+      .filter((r) => r.series === n)
+      .map((r) => [
+        n.toLocaleString('en-US'),
+        md ? IMPLEMENTATION_LABELS[r.impl] : IMPLEMENTATION_LABELS[r.impl].replace(/`/g, ''),
+        median(r.scrapeMs).toFixed(1),
+        `${Math.min(...r.scrapeMs).toFixed(1)}-${Math.max(...r.scrapeMs).toFixed(1)}`,
+        Math.max(...r.blockMs).toFixed(1),
+        (r.bytes / 1e6).toFixed(2),
+        r.lines.toLocaleString('en-US'),
+        r.heapPerSeries === undefined ? 'n/a' : r.heapPerSeries.toFixed(0),
+        String(r.scrapeMs.length),
+      ]),
+  );
+}
+
+function goalRows(runs: readonly NodeRun[]): string[][] {
+  return GOALS.map((g) => [g.text, g.target, ...runs.flatMap((run) => {
+    const e = g.evaluate(run);
+    return [e.value, met(e).replace(/\*/g, '')];
+  })]);
+}
+
+/** Plain-text report for the terminal. */
+export function renderConsole(runs: readonly NodeRun[]): string {
+  const out: string[] = [];
+  for (const run of runs) {
+    out.push('', `######## ${major(run.env)} (${run.env.node}) ########`);
+    for (const r of run.suites) {
+      if (r.groups.length === 0) continue;
+      out.push('', `== ${r.title} ==`);
+      for (const g of r.groups) {
+        out.push('', `${g.title}  [${g.batch} calls per sample; stats are per call, ns]`, table(GROUP_HEAD, groupRows(g)));
+      }
+      if (r.ratios.length > 0) out.push('', table(RATIO_HEAD, ratioRows(r)));
+    }
+    if (run.exposition !== undefined && run.exposition.runs.length > 0) {
+      out.push('', '== Scrape ==', '', table(SCRAPE_HEAD, scrapeRows(run.exposition, false), 2));
+    }
+    if (run.soak !== undefined) out.push('', '== Soak ==', '', describeSoak(run.soak));
+  }
+  const head = ['goal', 'target', ...runs.flatMap((r) => [major(r.env), ''])];
+  out.push('', '== Goals ==', '', table(head, goalRows(runs), 1));
+  return out.join('\n');
+}
+
+function envRows(runs: readonly NodeRun[]): string[][] {
+  const first = runs[0]!.env;
+  const per = (f: (e: Environment) => string): string[] => runs.map((r) => f(r.env));
+  const pkgs = Object.entries(first.packages)
+    .map(([n, v]) => `${n.replace('/node_modules/', ' → ')} ${v}`)
+    .join(', ');
+  return [
+    ['date', ...per((e) => e.date)],
+    ['CPU', ...per((e) => `${e.cpu} (${e.cores} cores, availableParallelism ${e.availableParallelism}, ${e.memoryGiB} GiB)`)],
+    ['load average at start (1/5/15 min)', ...per((e) => e.loadavg.map((l) => l.toFixed(2)).join(' / '))],
+    ['OS', ...per((e) => e.platform)],
+    ['Node', ...per((e) => `${e.node} (V8 ${e.v8})`)],
+    ['package', ...per((e) => `${e.self}, git ${e.git}`)],
+    ['run time', ...runs.map((r) => `${r.seconds.toFixed(0)} s`)],
+    ['dependencies', pkgs, ...runs.slice(1).map(() => 'same')],
+  ];
+}
+
 /** The full `docs/benchmarks.md`. */
-export function renderMarkdown(results: readonly SuiteResult[], env: Environment, cfg: RunConfig, seconds: number): string {
-  const pkgs = Object.entries(env.packages).map(([n, v]) => `${n} ${v}`).join(', ');
+export function renderMarkdown(runs: readonly NodeRun[], cfg: RunConfig): string {
+  const names = runs.map((r) => major(r.env));
   const out: string[] = [
     '# Benchmarks',
     '',
     '<!-- Generated by `npm run bench` (bench/index.ts). Do not edit by hand: re-run the benchmark. -->',
     '',
-    'All numbers come from one run of `npm run bench`, every case measured side by side in one process.',
-    'Absolute nanoseconds depend on the machine; compare the **added** costs and the **ratios**.',
+    `Every number below comes from one run of \`npm run bench\`${runs.length > 1 ? ` on ${names.join(' and ')}` : ''}. Each`,
+    'suite runs in a fresh process and measures all of its cases side by side in that process. Absolute',
+    'nanoseconds depend on the machine (a shared 2-core VM here: see the load average); compare the **added**',
+    'costs and the **ratios**, which come from cases measured together.',
     '',
+    '## Goals',
+    '',
+    'The goals of the performance issue, each computed from medians of the same run.',
+    '',
+    mdTable(['goal', 'target', ...runs.flatMap((r) => [major(r.env), ''])], goalRows(runs).map((row) => row.map((c) => (c === 'missed' ? '**missed**' : c))), 1),
+    '',
+  ];
+  for (const run of runs) {
+    const details = GOALS.map((g) => [g.id, g.evaluate(run).detail]);
+    out.push(`<details><summary>How each goal was computed (${major(run.env)})</summary>`, '', mdTable(['goal', 'computation'], details), '', '</details>', '');
+  }
+  out.push(
     '## Environment',
     '',
-    mdTable(['what', 'value'], [
-      ['date', env.date],
-      ['CPU', `${env.cpu} (${env.cores} cores, availableParallelism ${env.availableParallelism}, ${env.memoryGiB} GiB)`],
-      ['OS', env.platform],
-      ['Node', `${env.node} (V8 ${env.v8}), TypeScript run through tsx`],
-      ['package', `${env.self}, git ${env.git}`],
-      ['dependencies', pkgs],
-      ['run', `${cfg.passes} passes (alternating order), ${cfg.timeMs} ms + ${cfg.warmupMs} ms warm-up per case per pass; ${seconds.toFixed(1)} s total`],
-    ], 2),
+    mdTable(['what', ...names], envRows(runs), 99),
     '',
     '## Method',
     '',
     '- One tinybench sample is a batch of calls timed with two `performance.now()` reads; its value is the batch mean, so',
-    '  the statistics below (median, percentiles, min/max) are over batch means, per call, in nanoseconds.',
+    '  the statistics (median, quartiles, min/max) are over batch means, per call, in nanoseconds.',
+    `- ${cfg.passes} measured passes per suite (alternating order, ${cfg.timeMs} ms + ${cfg.warmupMs} ms warm-up per case per pass), after a`,
+    `  priming round of ${cfg.primeCalls.toLocaleString('en-US')} calls per case.`,
     '- Every case is called from the same loop (one per sync/async mode), primed with all cases before measuring, so no',
-    '  case gets inlined into the loop; results are summed into a sink so nothing is eliminated as dead code.',
-    '- A full GC runs before each case; passes alternate direction so drift does not favour one case.',
-    '- **added** = case median minus the bare call\'s median. Ratios divide added costs.',
+    '  case is inlined into the loop; results go into a sink so nothing is eliminated as dead code. A full GC runs before',
+    '  each case.',
+    '- **added** = case median minus the bare call\'s median; **x bare** = case median / bare median. Ratios divide added costs.',
+    '- Each suite runs in its own `node --expose-gc` process. On Node 20, once any AsyncLocalStorage has been used, every',
+    '  promise pays for its hooks (and more so for each further instance), so the bare `await` itself costs more in the',
+    '  suites marked *AsyncLocalStorage in use*; cases are only compared with cases measured in the same state.',
+    '- Scrapes: each (implementation, series count) runs in a fresh process: N series created (1,000 tools x N/1,000',
+    '  agents, one observation each), one scrape, heap measured after a forced GC, then timed scrapes. The longest loop',
+    '  block is the largest gap between turns of a `setImmediate` ticker running during the scrape.',
     '',
-  ];
-  for (const r of results) {
-    out.push(`## ${r.title}`, '', r.description, '');
-    for (const g of r.groups) {
-      out.push(`### ${g.title}`, '', `${g.batch} calls per sample; per-call ns.`, '', mdTable(GROUP_HEAD, groupRows(g)), '');
+  );
+  for (const run of runs) {
+    out.push(`## ${major(run.env)}: ${run.env.node}`, '');
+    for (const r of run.suites) {
+      if (r.groups.length === 0) continue;
+      out.push(`### ${r.title}`, '', r.description, '');
+      for (const g of r.groups) {
+        out.push(`#### ${g.title}`, '', `${g.batch} calls per sample; per-call ns.`, '', mdTable(GROUP_HEAD, groupRows(g)), '');
+      }
+      if (r.ratios.length > 0) out.push(mdTable(RATIO_HEAD, ratioRows(r)), '');
     }
-    if (r.ratios.length > 0) {
-      out.push('### Ratios', '', mdTable(['ratio (of added costs, medians)', 'value', 'added ns'], ratioRows(r)), '');
+    if (run.exposition !== undefined && run.exposition.runs.length > 0) {
+      out.push(
+        '### Scrape: N tool-duration histogram series',
+        '',
+        'Prometheus text format. Ours: `obs.metrics()` over `obs.tool(name, { agent }).record(d)` series; prom-client: its own',
+        '`Histogram` with children resolved per series, `registry.metrics()`; OpenTelemetry: SDK `Histogram.record` with 3',
+        'attributes behind `PrometheusExporter` (no server), `collect()` + `PrometheusSerializer#serialize` as its handler does.',
+        'Same 14 bucket bounds everywhere (15 bucket lines + `_sum` + `_count` per series).',
+        '',
+        mdTable(SCRAPE_HEAD, scrapeRows(run.exposition, true), 2),
+        '',
+      );
+    }
+    if (run.soak !== undefined) {
+      out.push('### Soak', '', '```', describeSoak(run.soak), '```', '');
+    }
+  }
+  const profiled = runs.flatMap((run) => Object.entries(run.profiles ?? {}).map(([id, p]) => ({ run, id, p })));
+  if (profiled.length > 0) {
+    out.push(
+      '## Where the time goes in the missed goals',
+      '',
+      'Each profile runs the measured case in a loop for a few seconds under `node --cpu-prof` (bench/profile.ts) and',
+      'lists the functions with the most self time (share of all sampled time, idle excluded).',
+      '',
+    );
+    for (const { run, id, p } of profiled) {
+      const goal = GOALS.find((g) => g.id === id);
+      out.push(
+        `### ${goal?.text ?? id} (${major(run.env)})`,
+        '',
+        `\`${p.key}\` on ${p.node}: ${p.calls.toLocaleString('en-US')} calls in ${p.seconds} s.`,
+        '',
+        mdTable(['self %', 'function', 'where'], p.top.map((e) => [e.selfPct.toFixed(1), `\`${e.fn}\``, `\`${e.where}\``]), 0),
+        '',
+      );
+      const note = MISS_NOTES[id];
+      if (note !== undefined) out.push(note, '');
     }
   }
   return out.join('\n');

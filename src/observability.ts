@@ -30,7 +30,7 @@ import { Diag, stderrLogger, type DiagLogger } from './internal/diag.js';
 import type { LabelPolicyHooks, LabelPolicySettings } from './metrics/labels.js';
 import { installRuntimeMetrics } from './metrics/use/runtime.js';
 import { createResilience, type ResilienceApi } from './resilience/resilience.js';
-import { createTracing, type TracingApi, type TracingOptions } from './tracing/index.js';
+import { createTracing, type Tracing, type TracingApi, type TracingOptions } from './tracing/index.js';
 import { CounterFamily, GaugeFamily, HistogramFamily, type CounterSeries, type Family } from './metrics/store.js';
 import { VERSION } from './version.js';
 
@@ -293,6 +293,8 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
 
 
   const shutdownHooks: (() => void | Promise<void>)[] = [];
+  // Tracing is wired after the other capabilities; until then the hooks answer "none".
+  const tracingHooks: { current?: Tracing } = {};
   /** Handed to capability folders (resilience, sla, tracing) so they never reach into this file. */
   const ctx: ObsContext = {
     registry,
@@ -302,6 +304,8 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
     diag,
     clock,
     logger,
+    correlationId: () => tracingHooks.current?.api.correlationId(),
+    activeExemplar: () => tracingHooks.current?.activeExemplar(),
     onShutdown: (fn) => void shutdownHooks.push(fn),
   };
   if (options.runtimeMetrics !== false) {
@@ -311,6 +315,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   const resilience = createResilience(ctx);
   const sla = createSla(ctx, slos);
   const tracing = createTracing(ctx, options.tracing, options.clock === undefined);
+  tracingHooks.current = tracing;
 
   const scrape = (format: ExpositionFormat): Promise<string> =>
     serializeRegistry(registry, format, (e) => diag.error('exposition', e));

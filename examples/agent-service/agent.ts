@@ -1,16 +1,21 @@
 /**
  * The support agent: `plan` → `gather` (1-3 tool calls in parallel) → `synthesize`
- * (a drafting LLM call with retries, then an optional review call) → `answer`.
+ * (a drafting LLM call, then an optional review call) → `answer`.
  * Everything runs inside `obs.agent('support-agent')` and `obs.workflow('answer_question')`,
- * each step inside its workflow step handle, each tool and model call through an
- * instrumented function.
+ * each step inside its workflow step handle, each tool call through an instrumented
+ * function. Every model call goes through the service's LLM policy (timeout, retries,
+ * circuit breaker, concurrency pool), each attempt through an instrumented function; when
+ * the draft cannot be had, a fallback reply built from the sources is served.
  */
 import { performance } from 'node:perf_hooks';
-import type { Observability, OperationHandle } from 'agent-observability';
+import {
+  isCircuitCapacityError, isCircuitOpenError, isPoolRejectedError, type CallContext, type Observability, type OperationHandle,
+  type PolicyHandle, type TokenBudgetHandle,
+} from 'agent-observability';
 import type { Logger } from 'pino';
-import { ServiceError, ToolsUnavailableError, errorCode } from './errors.js';
+import { ToolsUnavailableError, errorCode, type ResponseHeaders } from './errors.js';
 import type { ToolName } from './faults.js';
-import { rngFor, sleep, type Rng } from './random.js';
+import { rngFor, type Rng } from './random.js';
 import { MODELS, PROVIDER, type ChatCompletion, type ChatMessage, type ChatUsage, type ModelSpec, type SimulatedLlm } from './simulated-llm.js';
 import type { StatsLedger } from './stats.js';
 import {
@@ -53,6 +58,7 @@ export interface ToolCallReport {
   readonly sources?: number;
 }
 
+/** One attempt that reached the provider (a call rejected by the policy is not one). */
 export interface LlmCallReport {
   readonly model: string;
   readonly purpose: 'draft' | 'review';
@@ -64,6 +70,19 @@ export interface LlmCallReport {
   readonly usage?: ChatUsage;
 }
 
+/** One model call through the LLM policy, however many attempts it took. */
+export interface ModelCallReport {
+  readonly model: string;
+  readonly purpose: 'draft' | 'review';
+  /** Attempts that reached the provider (0 when the policy rejected the call at once). */
+  readonly attempts: number;
+  readonly outcome: 'ok' | 'fallback' | 'failed';
+  /** The last failure, for `fallback` and `failed`. */
+  readonly error?: ErrorReport;
+  /** The policy refused the last attempt without running it (open circuit, full queue). */
+  readonly rejected?: boolean;
+}
+
 /** What a task did, step by step; `POST /tasks` returns it as JSON. */
 export interface TaskResult {
   readonly id: string;
@@ -71,13 +90,16 @@ export interface TaskResult {
   readonly question: string;
   readonly answer: string | null;
   readonly sources: readonly Source[];
-  /** Succeeded, but some tool or the review failed. */
+  /** Succeeded, but some tool or the review failed, or the answer is the fallback reply. */
   readonly degraded: boolean;
+  /** The model could not draft an answer, so the fallback reply (built from the sources) was served. */
+  readonly fallback: boolean;
   readonly error: (ErrorReport & { readonly step: StepName }) | null;
   readonly plan: { readonly tools: readonly ToolName[]; readonly review: boolean } | null;
   readonly steps: readonly StepReport[];
   readonly toolCalls: readonly ToolCallReport[];
   readonly llmCalls: readonly LlmCallReport[];
+  readonly modelCalls: readonly ModelCallReport[];
   /** Token usage summed over the successful LLM calls. */
   readonly usage: { readonly prompt_tokens: number; readonly completion_tokens: number };
   readonly durationMs: number;
@@ -90,10 +112,10 @@ export interface SupportAgentOptions {
   readonly ledger: StatsLedger;
   /** Seed of the per-task random streams. */
   readonly seed: string;
-  /** Retries of the drafting call on retryable errors (rate limits, overload). */
-  readonly llmMaxRetries: number;
-  /** First backoff; doubles per retry, capped at 10x, and a provider's retry-after is honoured up to that cap. */
-  readonly llmRetryBackoffMs: number;
+  /** Protects every model call: per-attempt timeout, retries, circuit breaker, concurrency pool. */
+  readonly llmPolicy: PolicyHandle;
+  /** Fed with the token usage of every successful model call. */
+  readonly tokenBudget?: TokenBudgetHandle | undefined;
   /** Structured logs; the service's pino logger carries the correlation and trace IDs on every line. */
   readonly log: Logger;
 }
@@ -147,8 +169,29 @@ function report(err: unknown): ErrorReport {
   return { type: errorCode(err), message: err instanceof Error ? err.message : String(err) };
 }
 
+/** The policy refused the call without running it. */
+function isRejection(err: unknown): boolean {
+  return isCircuitOpenError(err) || isPoolRejectedError(err) || isCircuitCapacityError(err);
+}
+
+/** HTTP status and response headers of a provider error, as SDK errors carry them. */
+function responseOf(err: unknown): { status: number; headers: ResponseHeaders | undefined } | undefined {
+  const e = err as { status?: unknown; headers?: unknown } | null;
+  if (typeof e !== 'object' || e === null || typeof e.status !== 'number') return undefined;
+  return { status: e.status, headers: typeof e.headers === 'object' && e.headers !== null ? (e.headers as ResponseHeaders) : undefined };
+}
+
+/** Served when no draft can be had: no model, just what the tools found (cited by the answer step). */
+export function fallbackReply(question: string, facts: number): string {
+  return facts === 0
+    ? `Our assistant is unavailable right now and cannot answer "${question}". Please try again in a few minutes.`
+    : `Our assistant is unavailable right now, so this is not a written answer to "${question}": the sources below should help.`;
+}
+
+type Draft = { readonly completion: ChatCompletion } | { readonly fallback: unknown };
+
 export function createSupportAgent(options: SupportAgentOptions): SupportAgent {
-  const { obs, llm, ledger, seed, llmMaxRetries, llmRetryBackoffMs, log } = options;
+  const { obs, llm, ledger, seed, llmPolicy, tokenBudget, log } = options;
 
   // Bind every handle once, at start-up: per call they only touch pre-bound series.
   const agent = obs.agent(AGENT_NAME);
@@ -180,7 +223,9 @@ export function createSupportAgent(options: SupportAgentOptions): SupportAgent {
     const stepReports: StepReport[] = [];
     const toolCalls: ToolCallReport[] = [];
     const llmCalls: LlmCallReport[] = [];
+    const modelCalls: ModelCallReport[] = [];
     let plan: Plan | undefined;
+    let fallbackServed = false;
     let failedStep: StepName | undefined;
     let degraded = false;
     log.info({ task_id: id }, 'task started');
@@ -221,30 +266,66 @@ export function createSupportAgent(options: SupportAgentOptions): SupportAgent {
       }
     }
 
-    /** One model call with bounded retries on retryable errors. */
+    /**
+     * One model call through the LLM policy; each attempt is an instrumented call, recorded in
+     * the ledger, the task report, the rate-limit gauges and the token budget. With
+     * `fallback`, a call the policy gave up on resolves to `{ fallback: error }` instead of
+     * rejecting. Returns only once every attempt has settled (a timed-out attempt is aborted
+     * and ends just after), so the report and ledger are complete.
+     */
     async function callModel(
-      purpose: 'draft' | 'review', model: ModelSpec, messages: readonly ChatMessage[], maxTokens: number, retries: number,
-    ): Promise<ChatCompletion> {
+      purpose: 'draft' | 'review', model: ModelSpec, messages: readonly ChatMessage[], maxTokens: number, fallback: boolean,
+    ): Promise<Draft> {
       const fn = complete.get(model.name);
       if (fn === undefined) throw new TypeError(`no instrumented client for ${model.name}`);
-      for (let attempt = 1; ; attempt++) {
+      let attempts = 0;
+      const settled: Promise<unknown>[] = [];
+      const attempt = ({ signal, attempt: n }: CallContext): Promise<Draft> => {
+        attempts++;
         const c0 = performance.now();
-        try {
-          const r = await fn({ model: model.name, messages, maxTokens }, { rng });
-          ledger.recordLlm(model.name, undefined, usage(r));
-          log.info({ task_id: id, model: model.name, purpose, attempt, tokens: r.usage.prompt_tokens + r.usage.completion_tokens }, 'llm call succeeded');
-          llmCalls.push({ model: model.name, purpose, attempt, ok: true, durationMs: performance.now() - c0, usage: r.usage });
-          return r;
-        } catch (e) {
-          ledger.recordLlm(model.name, errorCode(e));
-          log.warn({ task_id: id, model: model.name, purpose, attempt, error_type: errorCode(e) }, 'llm call failed');
-          llmCalls.push({ model: model.name, purpose, attempt, ok: false, durationMs: performance.now() - c0, error: report(e) });
-          if (!(e instanceof ServiceError && e.retryable) || attempt > retries) throw e;
-          const cap = llmRetryBackoffMs * 10;
-          const backoff = Math.min(cap, llmRetryBackoffMs * 2 ** (attempt - 1));
-          const retryAfter = (e as { retryAfterMs?: unknown }).retryAfterMs;
-          await sleep(typeof retryAfter === 'number' ? Math.min(cap, Math.max(backoff, retryAfter)) : backoff);
+        const p = fn({ model: model.name, messages, maxTokens }, { rng, signal }).then(
+          (r): Draft => {
+            ledger.recordLlm(model.name, undefined, usage(r));
+            obs.recordRateLimit(PROVIDER, model.name, r.headers, 200);
+            tokenBudget?.record(usage(r));
+            log.info({ task_id: id, model: model.name, purpose, attempt: n, tokens: r.usage.prompt_tokens + r.usage.completion_tokens }, 'llm call succeeded');
+            llmCalls.push({ model: model.name, purpose, attempt: n, ok: true, durationMs: performance.now() - c0, usage: r.usage });
+            return { completion: r };
+          },
+          (e: unknown): never => {
+            ledger.recordLlm(model.name, errorCode(e));
+            const res = responseOf(e);
+            if (res !== undefined) obs.recordRateLimit(PROVIDER, model.name, res.headers, res.status);
+            log.warn({ task_id: id, model: model.name, purpose, attempt: n, error_type: errorCode(e) }, 'llm call failed');
+            llmCalls.push({ model: model.name, purpose, attempt: n, ok: false, durationMs: performance.now() - c0, error: report(e) });
+            throw e;
+          },
+        );
+        settled.push(p.catch(() => undefined));
+        return p;
+      };
+      const done = (failure?: { error: unknown; fallback: boolean }): void => {
+        if (failure === undefined) {
+          ledger.recordModelCall(attempts);
+          modelCalls.push({ model: model.name, purpose, attempts, outcome: 'ok' });
+          return;
         }
+        const rejected = isRejection(failure.error);
+        ledger.recordModelCall(attempts, { code: errorCode(failure.error), rejected, fallback: failure.fallback });
+        modelCalls.push({
+          model: model.name, purpose, attempts, outcome: failure.fallback ? 'fallback' : 'failed', error: report(failure.error),
+          ...(rejected ? { rejected } : {}),
+        });
+      };
+      try {
+        const r = await llmPolicy.execute(attempt, fallback ? { fallback: (error) => ({ fallback: error }) } : {});
+        await Promise.all(settled);
+        done('fallback' in r ? { error: r.fallback, fallback: true } : undefined);
+        return r;
+      } catch (e) {
+        await Promise.all(settled);
+        done({ error: e, fallback: false });
+        throw e;
       }
     }
 
@@ -263,19 +344,25 @@ export function createSupportAgent(options: SupportAgentOptions): SupportAgent {
       const text = await inStep('synthesize', async () => {
         const context = results.map((r) => r.content).filter((c) => c !== '').join('\n');
         const user = `Question: ${question}\n\nSources:\n${context === '' ? '(none)' : context}`;
-        const draft = await callModel('draft', MODELS.large, [{ role: 'system', content: SYSTEM_PROMPT }, { role: 'user', content: user }], 400, llmMaxRetries);
-        if (!p.review && !degraded) return draft.content;
+        const draft = await callModel('draft', MODELS.large, [{ role: 'system', content: SYSTEM_PROMPT }, { role: 'user', content: user }], 400, true);
+        if ('fallback' in draft) {
+          // No model to write (or review) an answer: say so, and let the answer step cite the sources.
+          fallbackServed = true;
+          degraded = true;
+          return fallbackReply(question, results.reduce((n, r) => n + r.sources.length, 0));
+        }
+        if (!p.review && !degraded) return draft.completion.content;
         try {
           // Review is best effort: on failure the draft stands.
           const reviewed = await callModel(
             'review', MODELS.small,
-            [{ role: 'system', content: REVIEW_PROMPT }, { role: 'user', content: `${user}\n\nDraft:\n${draft.content}` }],
-            300, 0,
+            [{ role: 'system', content: REVIEW_PROMPT }, { role: 'user', content: `${user}\n\nDraft:\n${draft.completion.content}` }],
+            300, false,
           );
-          return reviewed.content;
+          return 'completion' in reviewed ? reviewed.completion.content : draft.completion.content;
         } catch {
           degraded = true;
-          return draft.content;
+          return draft.completion.content;
         }
       });
 
@@ -300,7 +387,7 @@ export function createSupportAgent(options: SupportAgentOptions): SupportAgent {
     }
     ledger.recordTask(outcome !== undefined);
     if (outcome === undefined) log.warn({ task_id: id, error_type: errorCode(error), step: failedStep }, 'task failed');
-    else log.info({ task_id: id, degraded }, 'task succeeded');
+    else log.info({ task_id: id, degraded, ...(fallbackServed ? { fallback: true } : {}) }, 'task succeeded');
 
     const tokens = llmCalls.reduce(
       (u, c) => ({
@@ -317,11 +404,13 @@ export function createSupportAgent(options: SupportAgentOptions): SupportAgent {
       answer: outcome?.answer ?? null,
       sources: outcome?.sources ?? [],
       degraded: outcome !== undefined && degraded,
+      fallback: outcome !== undefined && fallbackServed,
       error: outcome === undefined ? { ...report(error), step: failedStep ?? 'plan' } : null,
       plan: finalPlan === undefined ? null : { tools: finalPlan.calls.map((c) => c.tool), review: finalPlan.review },
       steps: stepReports,
       toolCalls,
       llmCalls,
+      modelCalls,
       usage: tokens,
       durationMs: performance.now() - t0,
     };

@@ -3,6 +3,7 @@
  * a provider SDK or HTTP client would give them. The library turns `code` into the
  * `error_type` label, so these codes are what dashboards and alerts select on.
  */
+import { isAgentObservabilityError } from 'agent-observability';
 
 /** Base class: every service error has a stable, low-cardinality `code`. */
 export abstract class ServiceError extends Error {
@@ -17,7 +18,14 @@ export abstract class ServiceError extends Error {
 
 // ── LLM provider ──────────────────────────────────────────────────────────────────────
 
-/** HTTP 429 from the provider; carries the `retry-after` the provider asked for. */
+/** Response headers of a failed provider call, as SDK errors expose them (`err.headers`). */
+export type ResponseHeaders = Readonly<Record<string, string>>;
+
+/**
+ * HTTP 429 from the provider. Like an SDK's error it carries the `status` and the response
+ * `headers` (`retry-after`, `retry-after-ms`, `x-ratelimit-*`), which the retry policy and
+ * `obs.recordRateLimit` read.
+ */
 export class RateLimitError extends ServiceError {
   readonly code = 'rate_limited';
   readonly status = 429;
@@ -25,18 +33,35 @@ export class RateLimitError extends ServiceError {
   constructor(
     readonly model: string,
     readonly retryAfterMs: number,
+    readonly headers: ResponseHeaders = {},
   ) {
     super(`rate limit reached for ${model}; retry after ${retryAfterMs} ms`);
   }
 }
 
-/** HTTP 529/503: the provider is overloaded. */
+/** HTTP 529: the provider is overloaded. */
 export class ProviderOverloadedError extends ServiceError {
   readonly code = 'overloaded';
   readonly status = 529;
   override readonly retryable = true;
-  constructor(readonly model: string) {
+  constructor(
+    readonly model: string,
+    readonly headers: ResponseHeaders = {},
+  ) {
     super(`${model} is overloaded, try again later`);
+  }
+}
+
+/** HTTP 503: the provider is down (the `hard_fail` fault mode). */
+export class ProviderUnavailableError extends ServiceError {
+  readonly code = 'provider_unavailable';
+  readonly status = 503;
+  override readonly retryable = true;
+  constructor(
+    readonly model: string,
+    readonly headers: ResponseHeaders = {},
+  ) {
+    super(`${model} is unavailable (HTTP 503)`);
   }
 }
 
@@ -137,9 +162,17 @@ export class ToolsUnavailableError extends ServiceError {
   }
 }
 
-/** A stable error code for any thrown value (our codes, else the class name). */
+/**
+ * A stable error code for any thrown value: our codes; the library's `error_type` for its own
+ * rejections (`timeout`, `circuit_open`, `pool_rejected`…), so the ledger reads like the
+ * metrics; else the class name.
+ */
 export function errorCode(err: unknown): string {
   if (err instanceof ServiceError) return err.code;
+  if (isAgentObservabilityError(err)) {
+    const t = (err as { errorType?: unknown }).errorType;
+    if (typeof t === 'string') return t;
+  }
   if (err instanceof Error) return err.name;
   return 'unknown';
 }

@@ -1,6 +1,6 @@
 /**
- * The knobs of the simulated dependencies: latency and injected failure rates of the LLM
- * provider and of each tool. Set at start-up (env / flags) and changeable while the
+ * The knobs of the simulated dependencies: latency, injected failure rates and forced
+ * failure modes (outage, slowness, throttling) of the LLM provider, and those of each tool. Set at start-up (env / flags) and changeable while the
  * service runs (`POST /admin/faults`), so a test can push a running service into an
  * incident and back.
  */
@@ -13,8 +13,29 @@ export function isToolName(s: string): s is ToolName {
   return (TOOL_NAMES as readonly string[]).includes(s);
 }
 
+/**
+ * What the LLM provider does to every call, on top of `llmErrorRate`:
+ * - `normal`: answers after its usual latency (and fails at `llmErrorRate`);
+ * - `hard_fail`: an outage, every call fails fast with HTTP 503 (`provider_unavailable`);
+ * - `slow`: every call takes `llmSlowMs`, beyond the service's LLM timeout;
+ * - `throttle`: every call gets HTTP 429 (`rate_limited`) with `retry-after` and exhausted
+ *   `x-ratelimit-remaining-*` headers.
+ */
+export const LLM_MODES = ['normal', 'hard_fail', 'slow', 'throttle'] as const;
+export type LlmMode = (typeof LLM_MODES)[number];
+
+export function isLlmMode(s: unknown): s is LlmMode {
+  return (LLM_MODES as readonly unknown[]).includes(s);
+}
+
 /** Current fault settings. Rates are probabilities in [0, 1]; times are milliseconds. */
 export interface Faults {
+  /** Forced LLM failure mode; see {@link LLM_MODES}. */
+  readonly llmMode: LlmMode;
+  /** Latency of every LLM call in `slow` mode (set it above the LLM timeout to make calls time out). */
+  readonly llmSlowMs: number;
+  /** `retry-after` the provider sends with 429s in `throttle` mode. */
+  readonly llmThrottleRetryAfterMs: number;
   /** Probability that one LLM call fails (rate limit, overload or timeout). */
   readonly llmErrorRate: number;
   /** Mean LLM call latency. */
@@ -42,6 +63,9 @@ export type FaultsPatch = { -readonly [K in Exclude<keyof Faults, 'toolErrorRate
 };
 
 export const DEFAULT_FAULTS: Faults = Object.freeze({
+  llmMode: 'normal',
+  llmSlowMs: 30_000,
+  llmThrottleRetryAfterMs: 1000,
   llmErrorRate: 0.02,
   llmLatencyMs: 600,
   llmLatencyJitterMs: 300,
@@ -66,8 +90,10 @@ export class FaultsValidationError extends Error {
 }
 
 const RATE_KEYS = ['llmErrorRate', 'toolErrorRate'] as const;
-const MS_KEYS = ['llmLatencyMs', 'llmLatencyJitterMs', 'toolLatencyMs', 'toolLatencyJitterMs', 'toolTimeoutMs'] as const;
-const KEYS = new Set<string>([...RATE_KEYS, ...MS_KEYS, 'toolErrorRates']);
+const MS_KEYS = [
+  'llmSlowMs', 'llmThrottleRetryAfterMs', 'llmLatencyMs', 'llmLatencyJitterMs', 'toolLatencyMs', 'toolLatencyJitterMs', 'toolTimeoutMs',
+] as const;
+const KEYS = new Set<string>(['llmMode', ...RATE_KEYS, ...MS_KEYS, 'toolErrorRates']);
 /** One hour: anything longer is a typo, not a latency. */
 const MAX_MS = 3_600_000;
 
@@ -95,6 +121,10 @@ export function applyFaultsPatch(current: Faults, patch: unknown): Faults {
     if (!KEYS.has(k)) throw new FaultsValidationError(k, `one of ${[...KEYS].join(', ')}`, k);
   }
   const next: { -readonly [K in keyof Faults]: Faults[K] } = { ...current };
+  if (p.llmMode !== undefined) {
+    if (!isLlmMode(p.llmMode)) throw new FaultsValidationError('llmMode', `one of ${LLM_MODES.join(', ')}`, p.llmMode);
+    next.llmMode = p.llmMode;
+  }
   for (const k of RATE_KEYS) if (p[k] !== undefined) next[k] = rate(p[k], k);
   for (const k of MS_KEYS) if (p[k] !== undefined) next[k] = ms(p[k], k);
   if (p.toolErrorRates !== undefined) {

@@ -3,6 +3,7 @@
  *
  *   npm start                                  # API + /metrics on 127.0.0.1:8080, 5 tasks/s of load
  *   PORT=0 LOAD_RPS=20 LLM_ERROR_RATE=0.2 npm start
+ *   LLM_MODE=hard_fail LLM_BREAKER_RESET_MS=5000 npm start    # LLM outage: the breaker opens, fallbacks are served
  *   npm start -- --help
  */
 import pino from 'pino';
@@ -44,7 +45,7 @@ try {
 }
 
 const { load } = config.service;
-log(`api: ${service.url} (POST /tasks, GET /healthz, GET|POST /admin/faults, GET /admin/stats)`);
+log(`api: ${service.url} (POST /tasks, GET /healthz, GET /healthz/slo, GET|POST /admin/faults, GET /admin/stats)`);
 log(`metrics: ${service.metricsUrl}`);
 if (tracing !== undefined) log(`tracing: ${config.traceExporter} exporter, service ${tracing.serviceName}`);
 log(
@@ -60,7 +61,8 @@ const summary = (): string => {
   const l = service.loadStats();
   return (
     `tasks: ${s.tasks.succeeded} succeeded, ${s.tasks.failed} failed; ` +
-    `tool errors: ${sumErrors(s.tools)}; llm errors: ${sumErrors(s.llm)}` +
+    `tool errors: ${sumErrors(s.tools)}; llm errors: ${sumErrors(s.llm)}; ` +
+    `llm fallbacks: ${s.llmPolicy.fallbacks}, breaker ${service.llmPolicy.breaker?.state ?? 'none'}` +
     (l === undefined ? '' : `; load in flight ${l.inFlight}, dropped ${l.dropped}`)
   );
 };

@@ -6,13 +6,14 @@
  *                        an upstream service that delegates its knowledge-base lookups here
  *   GET  /metrics        Prometheus / OpenMetrics, content-negotiated (obs.metricsHandler())
  *   GET  /healthz        200 {"status":"ok"}, 503 while shutting down
+ *   GET  /healthz/slo    the SLO report of obs.sla.check(): 200, or 503 while an SLO is in breach
  *   GET  /admin/faults   current fault settings
- *   POST /admin/faults   partial update, e.g. {"llmErrorRate": 0.5, "toolErrorRates": {"web_search": 1}}
+ *   POST /admin/faults   partial update, e.g. {"llmMode": "hard_fail"}, {"llmErrorRate": 0.5, "toolErrorRates": {"web_search": 1}}
  *   GET  /admin/stats    the service's own ledger of calls and failures, and load-generator stats
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { MetricsHandler } from 'agent-observability';
+import type { HealthHandler, MetricsHandler } from 'agent-observability';
 import type { Logger } from 'pino';
 import type { TaskInput, TaskResult } from './agent.js';
 import { ServiceError } from './errors.js';
@@ -30,6 +31,8 @@ export interface ApiHandlerOptions {
   readonly runKbLookup: (request: RemoteToolRequest) => Promise<ToolResult>;
   /** Serves `/metrics`; omitted when metrics have their own port. */
   readonly metrics?: MetricsHandler;
+  /** Serves `/healthz/slo` (`obs.sla.healthHandler()`). */
+  readonly sloHealth?: HealthHandler;
   readonly getFaults: () => Faults;
   /** Validates and applies a patch; throws {@link FaultsValidationError}. */
   readonly setFaults: (patch: unknown) => Faults;
@@ -45,7 +48,7 @@ export interface ApiHandlerOptions {
 }
 
 /** The paths this API serves: route templates for the HTTP metrics (anything else is `_OTHER`). */
-export const API_ROUTES = ['/tasks', '/tools/kb_lookup', '/healthz', '/admin/faults', '/admin/stats', '/metrics'] as const;
+export const API_ROUTES = ['/tasks', '/tools/kb_lookup', '/healthz', '/healthz/slo', '/admin/faults', '/admin/stats', '/metrics'] as const;
 
 /** An error that maps to one HTTP response. */
 class HttpError extends Error {
@@ -190,6 +193,8 @@ export function createApiHandler(o: ApiHandlerOptions): (req: IncomingMessage, r
   ]);
   const metrics = o.metrics;
   if (metrics !== undefined) routes.set('/metrics', { methods: ['GET', 'HEAD'], handle: (req, res) => metrics(req, res) });
+  const sloHealth = o.sloHealth;
+  if (sloHealth !== undefined) routes.set('/healthz/slo', { methods: ['GET', 'HEAD'], handle: (req, res) => sloHealth(req, res) });
 
   return (req, res) => {
     const url = req.url ?? '/';

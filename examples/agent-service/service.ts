@@ -1,20 +1,25 @@
 /**
- * Wires the agent service together: observability, simulated dependencies, the agent,
- * the HTTP API and the load generator. `startAgentService()` is what `main.ts` runs and
- * what tests start in-process (port 0, a fixed seed, load off).
+ * Wires the agent service together: observability (with the service's SLOs), simulated
+ * dependencies, the LLM policy and token budget, the agent, the HTTP API and the load
+ * generator. `startAgentService()` is what `main.ts` runs and what tests start in-process
+ * (port 0, a fixed seed, load off).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createObservability, type Observability, type ObservabilityOptions } from 'agent-observability';
+import {
+  createObservability, defaultRetryable, type DiagLogger, type Observability, type ObservabilityOptions, type PolicyHandle,
+  type SloEvaluationOptions, type SloReport, type SloSpec, type TokenBudgetHandle, type TokenBudgetOptions,
+} from 'agent-observability';
 import pino, { type DestinationStream, type LevelWithSilent, type Logger } from 'pino';
 import { Counter, Registry } from 'prom-client';
 import { AGENT_NAME, createSupportAgent, type TaskInput, type TaskResult } from './agent.js';
-import { errorCode } from './errors.js';
+import { ContextLengthError, ServiceError, errorCode } from './errors.js';
 import { applyFaultsPatch, DEFAULT_FAULTS, type Faults, type FaultsPatch } from './faults.js';
 import { startLoad, type LoadGenerator, type LoadStats, type SubmitOutcome } from './load.js';
 import { randomSeed, rngFor } from './random.js';
 import { API_ROUTES, createApiHandler } from './server.js';
 import { createSimulatedLlm } from './simulated-llm.js';
+import { serviceSlos } from './slos.js';
 import { StatsLedger, type ServiceStats } from './stats.js';
 import { createToolbox, remoteKbLookup, type Toolbox } from './tools.js';
 
@@ -30,6 +35,31 @@ export interface LoadSettings {
   readonly maxInFlight?: number;
 }
 
+/** The LLM policy: `obs.policy({ name: 'llm', timeout, retry, breaker, pool })` around every model call. */
+export interface LlmPolicySettings {
+  /** Per-attempt timeout; a slower attempt is aborted and counts as `timeout`. @default 10000 */
+  readonly timeoutMs?: number;
+  /** Calls to the provider at once (the pool's concurrency). @default 64 */
+  readonly concurrency?: number;
+  /** Calls waiting for a slot before `pool_rejected` (queue_full). @default 1024 */
+  readonly queue?: number;
+  /** Longest wait for a slot before `pool_rejected` (timeout). @default no limit */
+  readonly queueTimeoutMs?: number;
+  /** A `retry-after` longer than this is not waited for: the call gives up (and the fallback is served). @default 5000 */
+  readonly maxRetryAfterMs?: number;
+  /** Circuit breaker settings (opossum's). */
+  readonly breaker?: {
+    /** Time open before a half-open probe is let through. @default 30000 */
+    readonly resetTimeout?: number;
+    /** Calls in the rolling window before the breaker may open. @default 20 */
+    readonly volumeThreshold?: number;
+    /** Failure percentage (of calls in the rolling window) that opens it. @default 50 */
+    readonly errorThresholdPercentage?: number;
+    /** Length of the rolling window. @default 10000 */
+    readonly rollingCountTimeout?: number;
+  };
+}
+
 export interface AgentServiceOptions {
   /** API port; 0 picks a free one. @default 0 */
   readonly port?: number;
@@ -41,15 +71,30 @@ export interface AgentServiceOptions {
   readonly seed?: string | number;
   /** Fault settings on top of {@link DEFAULT_FAULTS}. */
   readonly faults?: FaultsPatch;
-  /** Retries of the drafting LLM call on rate limits and overload. @default 2 */
+  /** Retries of each LLM call (draft or review) on rate limits, overload, outages and timeouts. @default 2 */
   readonly llmMaxRetries?: number;
-  /** First retry backoff in ms (doubles, capped at 10x). @default 250 */
+  /** Backoff base in ms: full jitter up to base × 2^(retry-1), capped at 10x; `retry-after` is honoured. @default 250 */
   readonly llmRetryBackoffMs?: number;
+  /** Timeout, breaker and pool of the LLM policy. */
+  readonly llmPolicy?: LlmPolicySettings;
+  /** The agent's token budget (`agentobs_token_budget_*{budget="support-agent"}`). @default 2,000,000 tokens per hour */
+  readonly tokenBudget?: TokenBudgetOptions;
+  /**
+   * SLOs evaluated in-process (`obs.sla`, `GET /healthz/slo`; breaches and recoveries are
+   * logged); `[]` turns them off. @default serviceSlos({ evaluation: sloEvaluation }), or `observability.slos` when given
+   */
+  readonly slos?: readonly SloSpec[];
+  /** Evaluation windows of the default SLOs (tests use seconds, e.g. `{ slice: '1s', shortWindow: '5s', longWindow: '20s' }`). */
+  readonly sloEvaluation?: SloEvaluationOptions;
   /** Built-in load generator. @default off */
   readonly load?: LoadSettings;
   /** Protects `/admin/*` with `Authorization: Bearer <token>`. */
   readonly adminToken?: string;
-  /** Passed to `createObservability` (e.g. `{ logger: false }`). */
+  /**
+   * Passed to `createObservability` (e.g. `{ logger: false }`). Without a `logger`, the
+   * library's own warnings (breaker transitions…) go to the service's pino log when
+   * `logDestination` is set, else to stderr.
+   */
   readonly observability?: ObservabilityOptions;
   /**
    * Where the service's pino logs go (JSON lines, each with `correlation_id`, `trace_id` and
@@ -87,6 +132,12 @@ export interface AgentService {
   setFaults(patch: FaultsPatch): Faults;
   /** The ledger: what the service did, counted apart from the metrics. */
   stats(): ServiceStats;
+  /** The policy around every model call (`llmPolicy.breaker.state`, `llmPolicy.pool.queued`…). */
+  readonly llmPolicy: PolicyHandle;
+  /** The agent's token budget, fed with every successful model call's usage. */
+  readonly tokenBudget: TokenBudgetHandle;
+  /** Where `obs.sla.healthHandler()` answers: 200, or 503 while an SLO is in breach. */
+  readonly sloHealthUrl: string;
   /** The service's logger. */
   readonly log: Logger;
   /** Load generator counters, or `undefined` when load is off. */
@@ -114,13 +165,32 @@ export async function startAgentService(options: AgentServiceOptions = {}): Prom
 
   // One registry for the library's metrics and the service's own, so one scrape sees both.
   const registry = options.observability?.registry ?? new Registry();
-  const obs = createObservability({ ...options.observability, registry });
+  const slos = options.slos ?? options.observability?.slos ?? serviceSlos(options.sloEvaluation === undefined ? {} : { evaluation: options.sloEvaluation });
+  // The library's warnings (breaker transitions with their correlation ID…) join the service's log; pino is created below.
+  const logHolder: { log?: Logger } = {};
+  const libraryLogger: DiagLogger | undefined =
+    options.logDestination === undefined ? undefined : { warn: (details, message) => logHolder.log?.warn(details, message) };
+  const obs = createObservability({
+    ...(libraryLogger === undefined ? {} : { logger: libraryLogger }),
+    ...options.observability,
+    registry,
+    slos,
+  });
   const serviceName = options.serviceName ?? 'support-agent';
   // Every line carries the request's correlation, trace and span IDs through the mixin.
   const log =
     options.logDestination === undefined
       ? pino({ level: 'silent' })
       : pino({ level: options.logLevel ?? 'info', base: { service: serviceName }, mixin: obs.pinoMixin }, options.logDestination);
+  logHolder.log = log;
+  // Rollback and paging hooks would go here; the example logs each transition once.
+  const sloFields = (r: SloReport) => ({
+    component: 'slo', slo: r.name, sli: r.sli, status: r.status, objective: r.objective,
+    short_burn_rate: r.short.burnRate, long_burn_rate: r.long.burnRate, requests: r.long.requests,
+    ...(r.latencyObjective === undefined ? {} : { threshold_s: r.latencyObjective.threshold, observed_s: r.latencyObjective.observed }),
+  });
+  obs.sla.onBreach((r) => log.error(sloFields(r), `SLO ${r.name} breached`));
+  obs.sla.onRecover((r) => log.info(sloFields(r), `SLO ${r.name} recovered`));
   const httpRequests = new Counter({
     name: HTTP_REQUESTS,
     help: 'HTTP requests served by the agent service API, by route and status (scrapes excluded).',
@@ -150,6 +220,34 @@ export async function startAgentService(options: AgentServiceOptions = {}): Prom
       throw e;
     }
   };
+  // One policy protects every model call: retry → pool → circuit breaker → timeout (outermost first).
+  const backoffMs = nonNegativeInt(options.llmRetryBackoffMs, 'llmRetryBackoffMs', 250);
+  const lp = options.llmPolicy ?? {};
+  const llmPolicy = obs.policy({
+    name: 'llm',
+    timeout: lp.timeoutMs ?? 10_000,
+    retry: {
+      kind: 'llm',
+      maxAttempts: nonNegativeInt(options.llmMaxRetries, 'llmMaxRetries', 2) + 1,
+      baseDelayMs: backoffMs,
+      maxDelayMs: backoffMs * 10,
+      maxRetryAfterMs: lp.maxRetryAfterMs ?? 5000,
+      // The provider's errors say whether a retry can help (our LlmTimeoutError does not);
+      // the policy's own timeouts are retried, its rejections never.
+      retryable: (e) => (e instanceof ServiceError ? e.retryable : defaultRetryable(e)),
+    },
+    breaker: {
+      resetTimeout: 30_000,
+      volumeThreshold: 20,
+      errorThresholdPercentage: 50,
+      rollingCountTimeout: 10_000,
+      ...lp.breaker,
+      // A prompt too long for the model is our bug, not the provider's health.
+      errorFilter: (e: unknown) => e instanceof ContextLengthError,
+    },
+    pool: { concurrency: lp.concurrency ?? 64, queue: lp.queue ?? 1024, ...(lp.queueTimeoutMs === undefined ? {} : { queueTimeoutMs: lp.queueTimeoutMs }) },
+  });
+  const tokenBudget = obs.tokenBudget(AGENT_NAME, options.tokenBudget ?? { limit: 2_000_000, windowMs: 3_600_000 });
   const agent = createSupportAgent({
     obs,
     llm: createSimulatedLlm(() => faults),
@@ -157,8 +255,8 @@ export async function startAgentService(options: AgentServiceOptions = {}): Prom
     log,
     ledger,
     seed,
-    llmMaxRetries: nonNegativeInt(options.llmMaxRetries, 'llmMaxRetries', 2),
-    llmRetryBackoffMs: nonNegativeInt(options.llmRetryBackoffMs, 'llmRetryBackoffMs', 250),
+    llmPolicy,
+    tokenBudget,
   });
 
   // Every task, from HTTP or in-process, is tracked so stop() can wait for it.
@@ -179,6 +277,7 @@ export async function startAgentService(options: AgentServiceOptions = {}): Prom
     runTask,
     runKbLookup,
     ...(options.metricsPort === undefined ? { metrics: obs.metricsHandler() } : {}),
+    sloHealth: obs.sla.healthHandler(),
     getFaults: () => faults,
     setFaults,
     stats: () => ({ ...stats(), load: load?.stats() ?? null }),
@@ -265,6 +364,9 @@ export async function startAgentService(options: AgentServiceOptions = {}): Prom
     faults: () => faults,
     setFaults,
     stats,
+    llmPolicy,
+    tokenBudget,
+    sloHealthUrl: `${url}/healthz/slo`,
     loadStats: () => load?.stats(),
     stop,
   };

@@ -1,19 +1,25 @@
 /**
  * A simulated chat-completion provider with an OpenAI-shaped response (`usage.prompt_tokens`,
- * `usage.completion_tokens`). Latency and failures come from the current {@link Faults};
- * token counts from the prompt's length and the task's random stream, so they are exact
- * and reproducible for a given seed.
+ * `usage.completion_tokens`) and OpenAI-style rate-limit response headers
+ * (`x-ratelimit-{limit,remaining,reset}-{requests,tokens}`, on successes and errors alike).
+ * Latency, failures and forced failure modes (`llmMode`) come from the current
+ * {@link Faults}; token counts from the prompt's length and the task's random stream, so they
+ * are exact and reproducible for a given seed. A call honours its AbortSignal, as an HTTP
+ * client does.
  */
-import { ContextLengthError, LlmTimeoutError, ProviderOverloadedError, RateLimitError, type ServiceError } from './errors.js';
+import {
+  ContextLengthError, LlmTimeoutError, ProviderOverloadedError, ProviderUnavailableError, RateLimitError, type ResponseHeaders,
+  type ServiceError,
+} from './errors.js';
 import type { Faults } from './faults.js';
 import { sampleLatencyMs, sleep, type Rng } from './random.js';
 
-/** The models this provider serves. */
+/** The models this provider serves, with the per-minute quotas its rate-limit headers report. */
 export const MODELS = Object.freeze({
   /** Drafts answers: slower, large context. */
-  large: Object.freeze({ name: 'sim-large-2025-06', contextWindow: 128_000, latencyFactor: 1 }),
+  large: Object.freeze({ name: 'sim-large-2025-06', contextWindow: 128_000, latencyFactor: 1, requestsPerMinute: 10_000, tokensPerMinute: 2_000_000 }),
   /** Reviews drafts: fast, small context. */
-  small: Object.freeze({ name: 'sim-small-2025-06', contextWindow: 16_000, latencyFactor: 0.4 }),
+  small: Object.freeze({ name: 'sim-small-2025-06', contextWindow: 16_000, latencyFactor: 0.4, requestsPerMinute: 30_000, tokensPerMinute: 5_000_000 }),
 });
 export type ModelSpec = (typeof MODELS)[keyof typeof MODELS];
 
@@ -45,11 +51,15 @@ export interface ChatCompletion {
   readonly content: string;
   readonly finishReason: 'stop' | 'length';
   readonly usage: ChatUsage;
+  /** Response headers (what an SDK's `withResponse()` gives): the rate-limit state after this call. */
+  readonly headers: ResponseHeaders;
 }
 
-/** Per-call context: the task's random stream. */
+/** Per-call context: the task's random stream, and a signal that cancels the call. */
 export interface LlmContext {
   readonly rng: Rng;
+  /** Aborting it ends the call at once, rejecting with the signal's reason. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 export interface SimulatedLlm {
@@ -65,14 +75,24 @@ export function countPromptTokens(messages: readonly ChatMessage[]): number {
 interface FailureMode {
   readonly weight: number;
   readonly delayMs: (latencyMs: number) => number;
-  readonly make: (model: string, latencyMs: number) => ServiceError;
+  /** `headers`: the rate-limit headers of the response. */
+  readonly make: (model: string, latencyMs: number, headers: ResponseHeaders) => ServiceError;
+}
+
+/** `retry-after` (whole seconds, rounded up) and OpenAI's `retry-after-ms`. */
+function retryAfterHeaders(ms: number): ResponseHeaders {
+  return { 'retry-after': String(Math.ceil(ms / 1000)), 'retry-after-ms': String(Math.round(ms)) };
 }
 
 const FAILURE_MODES: readonly FailureMode[] = [
-  // A 429 comes back at once, with the provider's retry-after.
-  { weight: 0.5, delayMs: (l) => l * 0.05, make: (m) => new RateLimitError(m, 1000) },
-  { weight: 0.3, delayMs: (l) => l * 0.5, make: (m) => new ProviderOverloadedError(m) },
-  // The client gives up after three times the usual latency.
+  // A 429 comes back at once, asking to retry after about one call's latency.
+  {
+    weight: 0.5,
+    delayMs: (l) => l * 0.05,
+    make: (m, l, h) => new RateLimitError(m, Math.max(1, Math.round(l)), { ...h, ...retryAfterHeaders(Math.max(1, l)) }),
+  },
+  { weight: 0.3, delayMs: (l) => l * 0.5, make: (m, _l, h) => new ProviderOverloadedError(m, h) },
+  // The provider's gateway gives up after three times the usual latency.
   { weight: 0.2, delayMs: (l) => l * 3, make: (m, l) => new LlmTimeoutError(m, Math.round(l * 3)) },
 ];
 
@@ -103,13 +123,49 @@ function compose(messages: readonly ChatMessage[]): string {
   return `From ${shown.length} source${shown.length === 1 ? '' : 's'}: ${shown.join(' ')}`;
 }
 
+/**
+ * The provider's per-model quota over fixed one-minute windows, reported in OpenAI's
+ * headers. It only reports: the simulation never throttles on its own (that would make a
+ * task's outcome depend on other tasks); `llmMode: 'throttle'` does.
+ */
+class Quota {
+  private windowStart = 0;
+  private requests = 0;
+  private tokens = 0;
+
+  constructor(private readonly spec: ModelSpec) {}
+
+  /** Counts one request (and the tokens it used) and returns the headers after it. */
+  take(tokens: number, exhausted = false): ResponseHeaders {
+    const now = Date.now();
+    if (now - this.windowStart >= 60_000) {
+      this.windowStart = now - (now % 60_000);
+      this.requests = 0;
+      this.tokens = 0;
+    }
+    this.requests += 1;
+    this.tokens += tokens;
+    const reset = `${Math.max(0, Math.ceil((this.windowStart + 60_000 - now) / 1000))}s`;
+    const { requestsPerMinute: rpm, tokensPerMinute: tpm } = this.spec;
+    return {
+      'x-ratelimit-limit-requests': String(rpm),
+      'x-ratelimit-remaining-requests': String(exhausted ? 0 : Math.max(0, rpm - this.requests)),
+      'x-ratelimit-reset-requests': reset,
+      'x-ratelimit-limit-tokens': String(tpm),
+      'x-ratelimit-remaining-tokens': String(exhausted ? 0 : Math.max(0, tpm - this.tokens)),
+      'x-ratelimit-reset-tokens': reset,
+    };
+  }
+}
+
 /** Creates the provider; `faults` is read on every call, so run-time changes apply at once. */
 export function createSimulatedLlm(faults: () => Faults): SimulatedLlm {
   const specs = new Map<string, ModelSpec>(Object.values(MODELS).map((m) => [m.name, m]));
+  const quotas = new Map<string, Quota>(Object.values(MODELS).map((m) => [m.name, new Quota(m)]));
   let completions = 0;
   return {
-    async complete(request, { rng }) {
-      // Always four draws before the first await (see tools.ts for why).
+    async complete(request, { rng, signal }) {
+      // Always four draws before the first await (see tools.ts for why), whatever the mode.
       const f = faults();
       const fail = rng.chance(f.llmErrorRate);
       const u = rng.next();
@@ -119,23 +175,38 @@ export function createSimulatedLlm(faults: () => Faults): SimulatedLlm {
       const completionTokens = rng.int(Math.min(16, maxTokens), maxTokens);
 
       if (spec === undefined) throw new TypeError(`unknown model ${request.model}`);
+      const quota = quotas.get(spec.name) as Quota;
       const promptTokens = countPromptTokens(request.messages);
       if (promptTokens + maxTokens > spec.contextWindow) {
-        await sleep(latency * 0.05);
+        await sleep(latency * 0.05, signal);
         throw new ContextLengthError(spec.name, promptTokens, spec.contextWindow);
+      }
+      switch (f.llmMode) {
+        case 'hard_fail':
+          // An outage answers fast, with a 503.
+          await sleep(latency * 0.05, signal);
+          throw new ProviderUnavailableError(spec.name, quota.take(0));
+        case 'throttle':
+          await sleep(latency * 0.05, signal);
+          throw new RateLimitError(spec.name, f.llmThrottleRetryAfterMs, { ...quota.take(0, true), ...retryAfterHeaders(f.llmThrottleRetryAfterMs) });
+        case 'slow':
+        case 'normal':
+          break;
       }
       if (fail) {
         const mode = pickFailure(u);
-        await sleep(mode.delayMs(latency));
-        throw mode.make(spec.name, latency);
+        await sleep(mode.delayMs(latency), signal);
+        throw mode.make(spec.name, latency, quota.take(0));
       }
-      await sleep(latency);
+      await sleep(f.llmMode === 'slow' ? f.llmSlowMs : latency, signal);
+      const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
       return {
         id: `cmpl-${(++completions).toString(36)}`,
         model: spec.name,
         content: compose(request.messages),
         finishReason: completionTokens === maxTokens ? 'length' : 'stop',
-        usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+        usage,
+        headers: quota.take(usage.total_tokens),
       };
     },
   };

@@ -100,3 +100,110 @@ export function num(n: number): string {
 export function on(labels: readonly string[]): string {
   return `on(${labels.join(', ')})`;
 }
+
+// ── Aggregations and the RED/USE shapes the shipped rules and dashboards use ─────────────
+
+/** PromQL aggregation operators the builders emit. */
+export type AggregationOp = 'sum' | 'max' | 'min' | 'avg' | 'count';
+
+/** `op(expr)` or `op by (a, b) (expr)`; `by` keeps its order, duplicates dropped. */
+export function aggregate(op: AggregationOp, expr: string, by: readonly string[] = []): string {
+  const labels = [...new Set(by)];
+  return labels.length === 0 ? `${op}(${expr})` : `${op} by (${labels.join(', ')}) (${expr})`;
+}
+
+/** `<fn>_over_time(selector[window])`. */
+export function overTime(fn: 'avg' | 'max' | 'min' | 'last' | 'sum' | 'count', selector: string, window: string): string {
+  return `${fn}_over_time(${selector}[${window}])`;
+}
+
+/** `increase(selector[window])`. */
+export function increase(selector: string, window: string): string {
+  return `increase(${selector}[${window}])`;
+}
+
+/** `absent_over_time(selector[window])`: one series (labelled from the selector's `=` matchers) when nothing was scraped in `window`. */
+export function absentOverTime(selector: string, window: string): string {
+  return `absent_over_time(${selector}[${window}])`;
+}
+
+/** Which series a RED expression reads, and what it keeps. */
+export interface SeriesOptions<M extends MetricDef> {
+  /** Matchers on the entry's own labels (type-checked). */
+  readonly match?: readonly LabelMatcher<LabelOf<M>>[];
+  /** Matchers on target labels (`job`, `instance`, the config selector). */
+  readonly extra?: readonly LabelMatcher[];
+  /** Entry labels kept by the aggregation (type-checked). */
+  readonly by?: readonly LabelOf<M>[];
+  /** Target labels kept by the aggregation (`job`, `instance`, `cluster`…), before `by`. */
+  readonly keep?: readonly string[];
+}
+
+const keptLabels = <M extends MetricDef>(o: SeriesOptions<M>): string[] => [...(o.keep ?? []), ...(o.by ?? [])];
+
+/** Calls per second of a duration histogram: `sum by (…) (rate(<entry>_count{…}[window]))`. */
+export function callRate<M extends HistogramDef>(entry: M, window: string, o: SeriesOptions<M> = {}): string {
+  return aggregate('sum', rate(histogramSeries(entry, 'count', o.match ?? [], o.extra ?? []), window), keptLabels(o));
+}
+
+/**
+ * Failed calls over all calls of a duration histogram whose `errorLabel` is empty on
+ * success (`error_type`): `sum(rate(x_count{error_type!=""})) / sum(rate(x_count))`.
+ */
+export function errorRatio<M extends HistogramDef>(entry: M, errorLabel: LabelOf<M>, window: string, o: SeriesOptions<M> = {}): string {
+  const failed = callRate(entry, window, { ...o, match: [...(o.match ?? []), neq(errorLabel, '')] });
+  return `${failed}\n/\n${callRate(entry, window, o)}`;
+}
+
+/** Mean of a histogram's observations: `sum(rate(x_sum)) / sum(rate(x_count))`. */
+export function histogramMean<M extends HistogramDef>(entry: M, window: string, o: SeriesOptions<M> = {}): string {
+  const part = (p: HistogramPart): string => aggregate('sum', rate(histogramSeries(entry, p, o.match ?? [], o.extra ?? []), window), keptLabels(o));
+  return `${part('sum')}\n/\n${part('count')}`;
+}
+
+/** Observed units per second of a histogram (`sum(rate(x_sum))`): tokens per second from the token histogram. */
+export function histogramSumRate<M extends HistogramDef>(entry: M, window: string, o: SeriesOptions<M> = {}): string {
+  return aggregate('sum', rate(histogramSeries(entry, 'sum', o.match ?? [], o.extra ?? []), window), keptLabels(o));
+}
+
+/** `sum by (…) (rate(<counter>{…}[window]))`. */
+export function counterRate<M extends MetricDef<string, string, 'counter'>>(entry: M, window: string, o: SeriesOptions<M> = {}): string {
+  return aggregate('sum', rate(metricSeries(entry, o.match ?? [], o.extra ?? []), window), keptLabels(o));
+}
+
+/** `sum by (…) (increase(<counter>{…}[window]))`. */
+export function counterIncrease<M extends MetricDef<string, string, 'counter'>>(entry: M, window: string, o: SeriesOptions<M> = {}): string {
+  return aggregate('sum', increase(metricSeries(entry, o.match ?? [], o.extra ?? []), window), keptLabels(o));
+}
+
+/** `op by (…) (<gauge>{…})`, or over a window with `overTimeFn`: `op by (…) (avg_over_time(<gauge>{…}[w]))`. */
+export function gaugeAggregate<M extends MetricDef<string, string, 'gauge'>>(
+  op: AggregationOp,
+  entry: M,
+  o: SeriesOptions<M> & { readonly overTime?: { readonly fn: 'avg' | 'max' | 'min' | 'last'; readonly window: string } } = {},
+): string {
+  const sel = metricSeries(entry, o.match ?? [], o.extra ?? []);
+  return aggregate(op, o.overTime === undefined ? sel : overTime(o.overTime.fn, sel, o.overTime.window), keptLabels(o));
+}
+
+/** A histogram quantile kept by entry and target labels (`histogramQuantile` with {@link SeriesOptions}). */
+export function quantile<M extends HistogramDef>(q: number, entry: M, window: string, o: SeriesOptions<M> = {}): string {
+  return histogramQuantile(q, entry, window, { match: o.match ?? [], extra: o.extra ?? [], by: keptLabels(o) });
+}
+
+/** A Grafana variable query: `label_values(<entry series>{…}, label)`. */
+export function labelValues<M extends MetricDef>(entry: M, label: LabelOf<M> | string, extra: readonly LabelMatcher[] = []): string {
+  const sel = entry.type === 'histogram' ? histogramSeries(entry as unknown as HistogramDef, 'count', [], extra) : metricSeries(entry, [], extra);
+  return `label_values(${sel}, ${label})`;
+}
+
+/**
+ * The series Prometheus itself writes for every scrape target (1 when the last scrape
+ * succeeded): the one name outside the catalog the generators use.
+ */
+export const PROMETHEUS_UP = 'up';
+
+/** `up{…}` over target labels. */
+export function upSeries(extra: readonly LabelMatcher[] = []): string {
+  return `${PROMETHEUS_UP}${matchers(extra)}`;
+}

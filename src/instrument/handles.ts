@@ -5,7 +5,7 @@
 import { ConfigError } from '../errors.js';
 import { labelKey } from '../metrics/labels.js';
 import type { GaugeFamily, HistogramFamily } from '../metrics/store.js';
-import { LlmRecorder, Recorder, runWith, wrapWith, type RecorderContext, type TokenUsage } from './recorder.js';
+import { Recorder, runWith, wrapWith, type RecorderContext, type TokenUsage } from './recorder.js';
 
 /** The kinds of unit this package instruments. */
 export type OperationKind = 'agent' | 'workflow' | 'step' | 'tool' | 'llm';
@@ -137,7 +137,7 @@ class Workflow extends Handle implements WorkflowHandle {
 
 class LlmCall extends Handle implements LlmCallHandle {
   recordUsage(usage: TokenUsage): void {
-    (this.rec as LlmRecorder).recordUsage(usage);
+    this.rec.recordUsage(usage);
   }
 }
 
@@ -167,19 +167,19 @@ export class HandleFactory {
 
   agent(name: string): OperationHandle {
     requireName(name, 'agent');
-    return this.cached(`a\u0000${name}`, () => new Handle('agent', name, this.recorder(this.f.agent, 'agent', name, [name])));
+    return this.cached(labelKey([name], 'a'), () => new Handle('agent', name, this.recorder(this.f.agent, 'agent', name, [name])));
   }
 
   workflow(name: string): WorkflowHandle {
     requireName(name, 'workflow');
-    return this.cached(`w\u0000${name}`, () => new Workflow(name, this.recorder(this.f.workflow, 'workflow', name, [name]), this));
+    return this.cached(labelKey([name], 'w'), () => new Workflow(name, this.recorder(this.f.workflow, 'workflow', name, [name]), this));
   }
 
   step(name: string, options?: StepOptions): OperationHandle {
     requireName(name, 'step');
     const o = requireObject(options, 'step options');
     const workflow = optionalName(o.workflow, 'step options.workflow', '');
-    return this.cached(`s${labelKey([workflow, name])}`, () =>
+    return this.cached(labelKey([workflow, name], 's'), () =>
       new Handle('step', name, this.recorder(this.f.step, 'step', name, [workflow, name])),
     );
   }
@@ -188,7 +188,7 @@ export class HandleFactory {
     requireName(name, 'tool');
     const o = requireObject(options, 'tool options');
     const agent = optionalName(o.agent, 'tool options.agent', '');
-    return this.cached(`t${labelKey([agent, name])}`, () =>
+    return this.cached(labelKey([agent, name], 't'), () =>
       new Handle('tool', name, this.recorder(this.f.tool, 'tool', name, [name, agent])),
     );
   }
@@ -206,13 +206,14 @@ export class HandleFactory {
       new LlmCall(
         'llm',
         model,
-        new LlmRecorder(
-          this.f.llm, base, this.f.active.child(['llm', model]), this.ctx,
-          this.f.tokens.child([...base, 'input']), this.f.tokens.child([...base, 'output']), usage,
-        ),
+        new Recorder(this.f.llm, base, this.f.active.child(['llm', model]), this.ctx, {
+          input: this.f.tokens.child([...base, 'input']),
+          output: this.f.tokens.child([...base, 'output']),
+          usage,
+        }),
       );
     // Length-prefixed (injective): names may contain any separator we could pick.
-    const key = `l${labelKey(base)}`;
+    const key = labelKey(base, 'l');
     if (usage === undefined) return this.cached(key, make);
     // Handles with a mapper are cached per mapper identity, so calling obs.llm() per request with
     // a module-level mapper binds once; a fresh closure per call still works, just uncached.

@@ -34,25 +34,43 @@ function notify(taps: readonly ObservationTap[], bucket: number, error: boolean)
 
 const MAX_CACHED_ERROR_TYPES = 64;
 
+/** Token series of an LLM handle, and the mapper that reads usage from a call's result. */
+export interface TokenSeries {
+  readonly input: HistogramSeries;
+  readonly output: HistogramSeries;
+  readonly usage: ((result: never) => TokenUsage | undefined) | undefined;
+}
+
+/**
+ * One class for every kind (LLM handles included: token series are a field, not a
+ * subclass), so every recorder has the same shape and the per-call methods stay
+ * monomorphic in a service that records tools and LLM calls alike.
+ */
 export class Recorder {
   private readonly ok: HistogramSeries;
-  private readonly errors = new Map<string, HistogramSeries>();
+  /** Error series by `error_type`, bound on first use (most handles never fail). */
+  private errors: Map<string, HistogramSeries> | undefined;
   /** Bound once here, so a recorder no SLO targets pays one `undefined` check per call. */
   private readonly taps: readonly ObservationTap[] | undefined;
   /** Starts the spans of this recorder's calls; undefined when tracing is off (one check per call). */
   readonly tracer: CallTracer | undefined;
+  /** Maps a result to token usage (LLM handles given a `usage` mapper); undefined: one check per call. */
+  private readonly usage: ((result: never) => TokenUsage | undefined) | undefined;
 
   constructor(
     private readonly family: HistogramFamily,
     /** Label values in catalog order, without the trailing `error_type`. */
     private readonly base: readonly string[],
     private readonly active: GaugeSeries,
-    protected readonly ctx: RecorderContext,
+    private readonly ctx: RecorderContext,
+    /** LLM handles: where token usage goes. */
+    private readonly tokens?: TokenSeries,
   ) {
     this.ok = family.child([...base, '']);
     const taps = ctx.taps?.(family.def, this.ok.labelValues);
     this.taps = taps !== undefined && taps.length > 0 ? taps : undefined;
     this.tracer = ctx.tracer?.(family.def, base);
+    this.usage = tokens?.usage;
   }
 
   /** Marks a call in flight and returns its start time (clock units: ms; NaN when the clock failed). */
@@ -73,7 +91,7 @@ export class Recorder {
         const b = ex === undefined ? this.ok.observe(d) : this.ok.observeWithExemplar(d, ex, this.exemplarTime(t1));
         if (this.taps !== undefined) notify(this.taps, b, false);
       }
-      this.onResult(result, span);
+      if (this.usage !== undefined) this.usageOf(this.usage, result, span);
     } catch (e) {
       this.ctx.diag.error('record', e);
     }
@@ -188,8 +206,32 @@ export class Recorder {
     return r;
   }
 
-  /** Hook for kinds that read the result (LLM token usage). */
-  protected onResult(_result: unknown, _span?: CallSpan): void {}
+  /** Token usage read from an LLM call's result by the handle's mapper. */
+  private usageOf(usage: (result: never) => TokenUsage | undefined, result: unknown, span: CallSpan | undefined): void {
+    let u: TokenUsage | undefined;
+    try {
+      u = usage(result as never);
+    } catch (e) {
+      this.ctx.diag.error('usage', e);
+      return;
+    }
+    if (u === undefined || u === null) return;
+    this.recordUsage(u);
+    span?.usage(u.input, u.output);
+  }
+
+  /** Records token usage measured elsewhere (LLM handles; a no-op for other kinds). */
+  recordUsage(u: TokenUsage): void {
+    const t = this.tokens;
+    if (t === undefined) return;
+    try {
+      const { input, output } = u;
+      if (typeof input === 'number' && input >= 0 && input !== Infinity) t.input.observe(input);
+      if (typeof output === 'number' && output >= 0 && output !== Infinity) t.output.observe(output);
+    } catch (e) {
+      this.ctx.diag.error('usage', e);
+    }
+  }
 
   private errorTypeOf(err: unknown): string {
     try {
@@ -202,51 +244,13 @@ export class Recorder {
   }
 
   private errorSeriesOf(type: string): HistogramSeries {
-    let s = this.errors.get(type);
+    const errors = (this.errors ??= new Map());
+    let s = errors.get(type);
     if (s === undefined) {
       s = this.family.child([...this.base, type]);
-      if (this.errors.size < MAX_CACHED_ERROR_TYPES) this.errors.set(type, s);
+      if (errors.size < MAX_CACHED_ERROR_TYPES) errors.set(type, s);
     }
     return s;
-  }
-}
-
-/** LLM calls also record token usage, mapped from the result by the caller. */
-export class LlmRecorder extends Recorder {
-  constructor(
-    family: HistogramFamily,
-    base: readonly string[],
-    active: GaugeSeries,
-    ctx: RecorderContext,
-    private readonly input: HistogramSeries,
-    private readonly output: HistogramSeries,
-    private readonly usage: ((result: never) => TokenUsage | undefined) | undefined,
-  ) {
-    super(family, base, active, ctx);
-  }
-
-  protected override onResult(result: unknown, span?: CallSpan): void {
-    if (this.usage === undefined) return;
-    let u: TokenUsage | undefined;
-    try {
-      u = this.usage(result as never);
-    } catch (e) {
-      this.ctx.diag.error('usage', e);
-      return;
-    }
-    if (u === undefined || u === null) return;
-    this.recordUsage(u);
-    span?.usage(u.input, u.output);
-  }
-
-  recordUsage(u: TokenUsage): void {
-    try {
-      const { input, output } = u;
-      if (typeof input === 'number' && input >= 0 && input !== Infinity) this.input.observe(input);
-      if (typeof output === 'number' && output >= 0 && output !== Infinity) this.output.observe(output);
-    } catch (e) {
-      this.ctx.diag.error('usage', e);
-    }
   }
 }
 

@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import type { CounterDef, GaugeDef, HistogramDef } from '../catalog/metrics.js';
 import type { CounterFamily, GaugeFamily, HistogramFamily } from '../metrics/store.js';
 import type { Diag, DiagLogger } from './diag.js';
+import type { ExemplarLabels } from './span-hook.js';
 
 export interface ObsContext {
   readonly registry: Registry;
@@ -18,6 +19,14 @@ export interface ObsContext {
   /** Monotonic milliseconds. */
   readonly clock: () => number;
   readonly logger: DiagLogger | undefined;
+  /** The correlation ID of the current async context (for log lines); `undefined` outside any. Never throws. */
+  correlationId(): string | undefined;
+  /**
+   * Exemplar labels of the active sampled span, for histograms observed outside a wrapped
+   * call (breaker durations, pool waits); `undefined` with exemplars off or no tracer
+   * provider (then it costs one global lookup). Never throws.
+   */
+  activeExemplar(): ExemplarLabels | undefined;
   /** Runs `fn` during `shutdown()`, before our metrics are unregistered. Hooks run in reverse order of registration. */
   onShutdown(fn: () => void | Promise<void>): void;
 }

@@ -31,12 +31,15 @@ export function sanitizeLabelValue(raw: string, maxLength: number): string {
 
 /**
  * Injective key for a tuple of label values: length-prefixed, so no choice of values can
- * make two different tuples collide (prom-client's separator-joined keys can).
+ * make two different tuples collide (prom-client's separator-joined keys can). `prefix`
+ * (a fixed tag, e.g. the handle kind) goes in front.
  */
-export function labelKey(values: readonly string[]): string {
-  let key = '';
-  for (const v of values) key += `${v.length}:${v}`;
-  return key;
+export function labelKey(values: readonly string[], prefix = ''): string {
+  // Joined, not concatenated: keys are kept (maps of series and handles), and `+=` leaves ropes.
+  const parts = new Array<string>(values.length + 1);
+  parts[0] = prefix;
+  for (let i = 0; i < values.length; i++) parts[i + 1] = `${(values[i] as string).length}:${values[i]}`;
+  return parts.join('');
 }
 
 /** Escapes a label value for both exposition formats. */
@@ -61,7 +64,8 @@ export interface LabelPolicySettings {
 
 /** Per-metric guard: one admitted-value set per label. */
 export class LabelGuard {
-  private readonly seen: Set<string>[];
+  /** Admitted values per label, each mapped to its first instance: series share one copy of a value. */
+  private readonly seen: Map<string, string>[];
   private readonly allow: (ReadonlySet<string> | undefined)[];
 
   constructor(
@@ -70,7 +74,7 @@ export class LabelGuard {
     private readonly settings: LabelPolicySettings,
     private readonly hooks: LabelPolicyHooks,
   ) {
-    this.seen = labels.map(() => new Set<string>());
+    this.seen = labels.map(() => new Map<string, string>());
     this.allow = labels.map((l) => settings.allow.get(l));
   }
 
@@ -90,13 +94,14 @@ export class LabelGuard {
       this.hooks.overflow(this.metric, label);
       return OTHER;
     }
-    const seen = this.seen[index] as Set<string>;
-    if (seen.has(v)) return v;
+    const seen = this.seen[index] as Map<string, string>;
+    const admitted = seen.get(v);
+    if (admitted !== undefined) return admitted;
     if (seen.size >= this.settings.maxValuesPerLabel) {
       this.hooks.overflow(this.metric, label);
       return OTHER;
     }
-    seen.add(v);
+    seen.set(v, v);
     return v;
   }
 

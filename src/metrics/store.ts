@@ -65,9 +65,21 @@ export class GaugeSeries extends SeriesBase {
   reset(): void {}
 }
 
+/**
+ * Bucket counts of one series: a plain array of unboxed doubles. Same speed as a
+ * Float64Array on the hot path, but no ArrayBuffer, backing store and typed-array object
+ * per series (~130 B less at 15 buckets). Every series' array is created the same way
+ * (holey double elements from birth), so `observe` only ever sees one elements kind.
+ */
+function doubleSlots(n: number): number[] {
+  const a = new Array<number>(n).fill(0.5);
+  a.fill(0);
+  return a;
+}
+
 export class HistogramSeries extends SeriesBase {
   /** Non-cumulative counts per bucket; the last slot is `+Inf`. Cumulated at scrape time. */
-  readonly counts: Float64Array;
+  readonly counts: number[];
   sum = 0;
   count = 0;
   /** Latest exemplar per bucket, allocated on first use. */
@@ -75,7 +87,7 @@ export class HistogramSeries extends SeriesBase {
 
   constructor(labelValues: readonly string[], labelPairs: string, readonly bounds: Float64Array) {
     super(labelValues, labelPairs);
-    this.counts = new Float64Array(bounds.length + 1);
+    this.counts = doubleSlots(bounds.length + 1);
   }
 
   /** Records one value; returns the bucket index it landed in (for exemplars). */
@@ -162,11 +174,10 @@ export abstract class Family<S extends AnySeries = AnySeries> {
       if (s !== undefined) return s;
       resolved.fill(OTHER);
     }
-    let pairs = '';
-    for (let i = 0; i < labels.length; i++) {
-      pairs += `${i === 0 ? '' : ','}${labels[i]}="${escapeLabelValue(resolved[i] as string)}"`;
-    }
-    s = this.create(Object.freeze(resolved), pairs);
+    // Joined, not concatenated: `+=` leaves a rope of cons strings (~4x the bytes) in every series.
+    const pairs = new Array<string>(labels.length);
+    for (let i = 0; i < labels.length; i++) pairs[i] = `${labels[i]}="${escapeLabelValue(resolved[i] as string)}"`;
+    s = this.create(Object.freeze(resolved), pairs.join(','));
     this.series.set(key, s);
     return s;
   }

@@ -4,6 +4,8 @@
  */
 import { ConfigError } from '../errors.js';
 import type { AnyFunction } from '../instrument/handles.js';
+import type { ExemplarLabels } from '../internal/span-hook.js';
+import type { HistogramSeries } from '../metrics/store.js';
 
 /**
  * What a resilience wrapper returns for `fn`: same `this` and parameters, and a promise of
@@ -62,6 +64,12 @@ export function sleep(ms: number, signal: AbortSignal | undefined, timers: Timer
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** Observes `v`, with an exemplar (stamped now) when the active span gave one. */
+export function observeWith(series: HistogramSeries, v: number, exemplar: ExemplarLabels | undefined): void {
+  if (exemplar === undefined) series.observe(v);
+  else series.observeWithExemplar(v, exemplar, Date.now() / 1000);
 }
 
 /** Copies `fn`'s name and length onto its wrapper (stack traces and introspection stay familiar). */

@@ -6,7 +6,7 @@
 import { context } from '@opentelemetry/api';
 import { ConfigError } from '../errors.js';
 import type { ObsContext } from '../internal/context.js';
-import type { CallTracer } from '../internal/span-hook.js';
+import type { CallTracer, ExemplarLabels } from '../internal/span-hook.js';
 import type { MetricDef } from '../catalog/metrics.js';
 import { instrumentFetch, type FetchLike } from './fetch.js';
 import { logFields, traceIds, type LogFields, type TraceIds } from './logs.js';
@@ -73,6 +73,8 @@ export interface Tracing {
   readonly api: TracingApi;
   /** The per-recorder hook (see `internal/span-hook.ts`); `undefined` when tracing is off. */
   callTracer(def: MetricDef, base: readonly string[]): CallTracer | undefined;
+  /** Exemplar labels of the active sampled span (for histograms outside recorders); never throws. */
+  activeExemplar(): ExemplarLabels | undefined;
 }
 
 /**
@@ -116,5 +118,13 @@ export function createTracing(ctx: ObsContext, options: TracingOptions | false |
   return {
     api,
     callTracer: (def, base) => (enabled ? callTracerFor(state, def, base) : undefined),
+    activeExemplar: () => {
+      try {
+        return state.activeExemplar();
+      } catch (e) {
+        ctx.diag.error('tracing', e);
+        return undefined;
+      }
+    },
   };
 }

@@ -42,7 +42,15 @@ export async function freePort(): Promise<number> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function startPrometheus(targets: readonly PrometheusTarget[]): Promise<PrometheusServer> {
+/** Optional extras: rule files to load and an Alertmanager to send alerts to. */
+export interface PrometheusOptions {
+  /** Rule files by file name → content; written next to the config and listed in `rule_files`. */
+  readonly ruleFiles?: Readonly<Record<string, string>>;
+  /** `host:port` of an Alertmanager (alerts are sent there). */
+  readonly alertmanager?: string;
+}
+
+export async function startPrometheus(targets: readonly PrometheusTarget[], options: PrometheusOptions = {}): Promise<PrometheusServer> {
   if (!existsSync(PROMETHEUS_BIN)) throw new Error(`${PROMETHEUS_BIN} not found: apt-get install -y --no-install-recommends prometheus`);
   const dir = await mkdtemp(path.join(tmpdir(), 'agentobs-prom-'));
   const port = await freePort();
@@ -51,9 +59,12 @@ export async function startPrometheus(targets: readonly PrometheusTarget[]): Pro
     'global: {scrape_interval: 1s, evaluation_interval: 1s}',
     'scrape_configs:',
     ...targets.map((t) => `  - {job_name: ${JSON.stringify(t.job)}, metrics_path: ${JSON.stringify(t.metricsPath ?? '/metrics')}, static_configs: [{targets: [${JSON.stringify(t.address)}]}]}`),
+    ...(options.ruleFiles === undefined ? [] : ['rule_files:', ...Object.keys(options.ruleFiles).map((f) => `  - ${JSON.stringify(f)}`)]),
+    ...(options.alertmanager === undefined ? [] : [`alerting: {alertmanagers: [{static_configs: [{targets: [${JSON.stringify(options.alertmanager)}]}]}]}`]),
     '',
   ].join('\n');
   await writeFile(path.join(dir, 'prometheus.yml'), config);
+  for (const [name, content] of Object.entries(options.ruleFiles ?? {})) await writeFile(path.join(dir, name), content);
   const child: ChildProcess = spawn(
     PROMETHEUS_BIN,
     [

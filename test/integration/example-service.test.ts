@@ -12,7 +12,7 @@ import { TOOL_NAMES, type FaultsPatch } from '../../examples/agent-service/fault
 import { QUESTIONS } from '../../examples/agent-service/load.js';
 import { HTTP_REQUESTS, startAgentService, type AgentService } from '../../examples/agent-service/service.js';
 import { MODELS, PROVIDER } from '../../examples/agent-service/simulated-llm.js';
-import type { LlmStats, OpStats, ServiceStats } from '../../examples/agent-service/stats.js';
+import type { LlmPolicyStats, LlmStats, OpStats, ServiceStats } from '../../examples/agent-service/stats.js';
 import { findSamples, getHistogram, getValue, labelSetKey, parseExposition, type ParsedExposition } from '../helpers/exposition.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -90,7 +90,7 @@ const llmLabels = (model: string): Record<string, string> => ({
 const MODEL_NAMES = Object.values(MODELS).map((m) => m.name);
 
 /** Rebuilds the ledger from the task reports the API returned: a second, independent truth. */
-function statsFromResults(results: readonly TaskResult[]): Omit<ServiceStats, 'tasks'> & { tasks: { succeeded: number; failed: number } } {
+function statsFromResults(results: readonly TaskResult[]): ServiceStats {
   const bump = (m: Record<string, OpStats>, name: string, error?: string): void => {
     const s = (m[name] ??= { calls: 0, errors: {} });
     s.calls++;
@@ -101,7 +101,17 @@ function statsFromResults(results: readonly TaskResult[]): Omit<ServiceStats, 't
   const steps: Record<string, OpStats> = {};
   const tools: Record<string, OpStats> = {};
   const llm: Record<string, LlmStats> = {};
+  const llmPolicy: LlmPolicyStats = { calls: 0, attempts: 0, succeeded: 0, failures: {}, rejections: {}, fallbacks: 0 };
+  const inc = (m: Record<string, number>, k: string): void => void (m[k] = (m[k] ?? 0) + 1);
   for (const r of results) {
+    for (const c of r.modelCalls) {
+      llmPolicy.calls++;
+      llmPolicy.attempts += c.attempts;
+      if (c.outcome === 'ok') llmPolicy.succeeded++;
+      else inc(llmPolicy.failures, c.error?.type ?? '?');
+      if (c.rejected === true) inc(llmPolicy.rejections, c.error?.type ?? '?');
+      if (c.outcome === 'fallback') llmPolicy.fallbacks++;
+    }
     bump(agent, AGENT_NAME, r.error?.type);
     bump(workflow, WORKFLOW_NAME, r.error?.type);
     for (const s of r.steps) bump(steps, s.name, s.error?.type);
@@ -117,6 +127,7 @@ function statsFromResults(results: readonly TaskResult[]): Omit<ServiceStats, 't
   return {
     tasks: { succeeded: results.filter((r) => r.status === 'succeeded').length, failed: results.filter((r) => r.status === 'failed').length },
     agent, workflow, steps: sorted(steps), tools: sorted(tools), llm: sorted(llm),
+    llmPolicy: { ...llmPolicy, failures: sorted(llmPolicy.failures), rejections: sorted(llmPolicy.rejections) },
   };
 }
 
@@ -188,6 +199,36 @@ describe('example agent service under a burst of HTTP tasks', () => {
 
   it('reports per task exactly what its ledger counted', () => {
     expect(statsFromResults(responses.map((r) => r.body))).toEqual(stats);
+  });
+
+  it('meters the LLM policy (retry, breaker, pool) as its ledger counted it', () => {
+    const p = stats.llmPolicy;
+    const llmErrors = Object.values(stats.llm).reduce((n, s) => n + s.calls - successes(s), 0);
+    // The burst neither opened the breaker nor filled the pool; some calls fell back.
+    expect(p.rejections).toEqual({});
+    expect(p.fallbacks).toBeGreaterThan(0);
+    expect(p.attempts).toBe(Object.values(stats.llm).reduce((n, s) => n + s.calls, 0));
+    const retries = getHistogram(textExp, 'agentobs_retry_attempts', { kind: 'llm', name: 'llm' });
+    expect([retries.count, retries.sum]).toEqual([p.calls, p.attempts]);
+    const outcome = (o: string): number => getValue(textExp, 'agentobs_circuit_breaker_calls_total', { breaker: 'llm', outcome: o });
+    expect({ success: outcome('success'), failure: outcome('failure'), timeout: outcome('timeout'), fallback: outcome('fallback'), rejected_open: outcome('rejected_open') })
+      .toEqual({ success: p.attempts - llmErrors, failure: llmErrors, timeout: 0, fallback: p.fallbacks, rejected_open: 0 });
+    expect(getValue(textExp, 'agentobs_circuit_breaker_state', { breaker: 'llm', state: 'closed' })).toBe(1);
+    expect(getHistogram(textExp, 'agentobs_pool_wait_time_seconds', { pool: 'llm' }).count).toBe(p.attempts);
+    expect(getValue(textExp, 'agentobs_pool_usage', { pool: 'llm', state: 'active' })).toBe(0);
+    // Every task that fell back says so, and answered with the sources only.
+    const fellBack = responses.filter((r) => r.body.fallback);
+    expect(fellBack.length).toBe(p.fallbacks);
+    for (const r of fellBack) expect([r.status, r.body.degraded, r.body.answer]).toEqual([200, true, expect.stringMatching(/^Our assistant is unavailable/)]);
+    // Rate-limit headers of every response, and 429s counted as throttled.
+    const throttled = Object.values(stats.llm).reduce((n, s) => n + (s.errors.rate_limited ?? 0), 0);
+    expect(findSamples(textExp, 'agentobs_llm_throttled_total').reduce((n, s) => n + s.value, 0)).toBe(throttled);
+    for (const m of MODEL_NAMES) {
+      const limit = getValue(textExp, 'agentobs_llm_rate_limit_limit', { gen_ai_provider_name: PROVIDER, gen_ai_request_model: m, kind: 'requests' });
+      expect(limit).toBe(Object.values(MODELS).find((x) => x.name === m)?.requestsPerMinute);
+    }
+    const used = (t: string): number => getValue(textExp, 'agentobs_token_budget_usage', { budget: AGENT_NAME, gen_ai_token_type: t });
+    expect(used('total')).toBe(Object.values(stats.llm).reduce((n, s) => n + s.inputTokens + s.outputTokens, 0));
   });
 
   it('is deterministic: the same seed and task ids replay the same failures in-process, one at a time', async () => {
@@ -275,7 +316,8 @@ describe('example agent service under a burst of HTTP tasks', () => {
           expect(last?.le).toBe(Infinity);
           expect(last?.count).toBe(h.count);
           for (let i = 1; i < h.buckets.length; i++) expect(h.buckets[i]?.count).toBeGreaterThanOrEqual(h.buckets[i - 1]?.count as number);
-          if (h.count === 0) expect(h.sum).toBe(0);
+          // Queue waits are all 0 s when no call ever queued.
+          if (h.count === 0 || f.name === 'agentobs_pool_wait_time_seconds') expect(h.sum).toBeGreaterThanOrEqual(0);
           else expect(h.sum).toBeGreaterThan(0);
           series++;
         }
@@ -354,7 +396,7 @@ describe('example agent service HTTP API', () => {
     expect([r.status, await r.json()]).toEqual([200, { status: 'ok' }]);
   });
 
-  it('takes fault changes at run time: an LLM outage fails tasks, lifting it recovers', async () => {
+  it('takes fault changes at run time: an LLM outage serves the fallback reply, lifting it recovers', async () => {
     const ask = async (id: string): Promise<TaskResult> =>
       (await (await post('/tasks', JSON.stringify({ id, question: 'What is your refund policy for annual plans?' }))).json()) as TaskResult;
     const before = await ask('before');
@@ -365,18 +407,24 @@ describe('example agent service HTTP API', () => {
     expect(((await r.json()) as { llmErrorRate: number }).llmErrorRate).toBe(1);
     const during = await Promise.all(['d1', 'd2', 'd3'].map(ask));
     for (const t of during) {
-      expect(t.status).toBe('failed');
-      expect(t.error?.step).toBe('synthesize');
-      // One try and two retries when retryable; a timeout is not retried.
-      expect(t.llmCalls.length).toBe(['rate_limited', 'overloaded'].includes(t.error?.type ?? '') ? 3 : 1);
+      // The draft failed after the policy's retries: the fallback reply is served, and no review is attempted.
+      expect([t.status, t.fallback, t.degraded]).toEqual(['succeeded', true, true]);
+      expect(t.answer).toMatch(/^Our assistant is unavailable/);
+      expect(t.modelCalls).toEqual([
+        { model: MODELS.large.name, purpose: 'draft', attempts: t.llmCalls.length, outcome: 'fallback', error: expect.objectContaining({ type: t.llmCalls.at(-1)?.error?.type }) },
+      ]);
+      // One try and two retries when retryable; the provider's own timeout is not retried.
+      expect(t.llmCalls.length).toBe(['rate_limited', 'overloaded'].includes(t.llmCalls.at(-1)?.error?.type ?? '') ? 3 : 1);
     }
 
     await post('/admin/faults', JSON.stringify({ llmErrorRate: 0 }));
-    expect((await ask('after')).status).toBe('succeeded');
+    expect((await ask('after')).fallback).toBe(false);
 
     const exp = parseExposition((await scrape(svc.metricsUrl, 'text/plain')).body, 'prometheus');
     const s = svc.stats();
-    expect(s.tasks).toEqual({ succeeded: 2, failed: 3 });
+    expect(s.tasks).toEqual({ succeeded: 5, failed: 0 });
+    expect(s.llmPolicy.fallbacks).toBe(3);
+    expect(getValue(exp, 'agentobs_circuit_breaker_calls_total', { breaker: 'llm', outcome: 'fallback' })).toBe(3);
     expect(counts(exp, 'gen_ai_invoke_agent_duration_seconds')).toEqual(
       expectedCounts([AGENT_NAME], s.agent, (n, e) => ({ gen_ai_agent_name: n, error_type: e })),
     );

@@ -88,6 +88,24 @@ describe('exemplars through a real Prometheus', () => {
     }
   });
 
+  it.each([
+    ['agentobs_circuit_breaker_call_duration_seconds_bucket'],
+    ['agentobs_pool_wait_time_seconds_bucket'],
+  ])('%s (the LLM policy, outside any wrapped call): every exemplar names the synthesize step that made the call', async (metric) => {
+    const series = await query(metric);
+    const spans = spanIndex();
+    const exemplars = series.flatMap((s) => s.exemplars.map((e) => ({ series: s.seriesLabels, ...e })));
+    expect(exemplars.length, prom.output()).toBeGreaterThan(0);
+    for (const e of exemplars) {
+      expect(Object.keys(e.labels).sort()).toEqual(['span_id', 'trace_id']);
+      const span = spans.get(`${e.labels.trace_id}/${e.labels.span_id}`);
+      expect(span?.name, `${metric} exemplar ${JSON.stringify(e.labels)}`).toBe('workflow_step synthesize');
+      expect(Number(e.value)).toBeLessThanOrEqual(e.series.le === '+Inf' ? Infinity : Number(e.series.le));
+      // Part of the step: no longer than it (opossum times calls in whole milliseconds).
+      expect(Number(e.value)).toBeLessThanOrEqual(seconds(span!) + 0.002);
+    }
+  });
+
   it('is queryable by trace ID from PromQL results to the trace', async () => {
     const [first] = await query('gen_ai_invoke_agent_duration_seconds_bucket');
     const traceId = first?.exemplars[0]?.labels.trace_id;

@@ -21,8 +21,9 @@ import CircuitBreaker from 'opossum';
 import { CircuitCapacityError, CircuitOpenError, TimeoutError, isTimeoutError } from '../../errors.js';
 import type { AnyFunction } from '../../instrument/handles.js';
 import type { Diag, DiagLogger } from '../../internal/diag.js';
+import type { ExemplarLabels } from '../../internal/span-hook.js';
 import type { CounterFamily, CounterSeries, GaugeFamily, GaugeSeries, HistogramFamily, HistogramSeries } from '../../metrics/store.js';
-import type { Guarded } from '../shared.js';
+import { observeWith, type Guarded } from '../shared.js';
 
 /** Circuit states, as exported in the `state` label. */
 export type BreakerState = 'closed' | 'open' | 'half_open';
@@ -112,6 +113,10 @@ export interface BreakerDeps {
   readonly ratio: GaugeFamily;
   readonly diag: Diag;
   readonly logger: DiagLogger | undefined;
+  /** The correlation ID of the current context, for transition log lines. */
+  readonly correlationId?: () => string | undefined;
+  /** Exemplar labels of the active sampled span, for call durations. */
+  readonly exemplar?: () => ExemplarLabels | undefined;
   /** Called once from dispose(). */
   readonly released: (b: MeteredBreaker) => void;
 }
@@ -132,8 +137,6 @@ export class MeteredBreaker {
   private readonly ratio: GaugeSeries;
   private readonly transitions = new Map<string, CounterSeries>();
   private readonly timeoutMs: number;
-  /** Bound once: the rejection handler of every call. */
-  readonly rethrow: (e: unknown) => never;
 
   constructor(
     readonly name: string,
@@ -157,16 +160,16 @@ export class MeteredBreaker {
     this.opossum = o;
     // opossum's default timeout is 10 s; `false` turns it off.
     this.timeoutMs = options.timeout === false ? 0 : (options.timeout ?? 10_000);
-    this.rethrow = (e) => {
-      throw this.mapError(e);
-    };
-    if (fallback !== undefined) {
-      // opossum calls the fallback as (...args, error); ours takes (error, ...args) with our typed errors.
-      o.fallback((...a: unknown[]) => {
-        const err = a.pop();
-        return fallback(this.mapError(err), ...a);
-      });
-    }
+    // opossum hands every failure (and only failures) to its fallback, as (...args, error), and
+    // rejects with whatever the fallback throws. So the fallback is where opossum's own
+    // rejections become our typed errors: without a fallback of the caller's it rethrows
+    // (opossum then emits no 'fallback' and counts none), and a successful call pays for no
+    // extra promise. Ours takes (error, ...args) with our typed errors.
+    o.fallback((...a: unknown[]) => {
+      const err = this.mapError(a.pop());
+      if (fallback === undefined) throw err;
+      return fallback(err, ...a);
+    });
     this.state = o.halfOpen ? 'half_open' : o.opened ? 'open' : 'closed';
     for (const s of BREAKER_STATES) this.states[s].set(s === this.state ? 1 : 0);
     this.listen(o);
@@ -175,12 +178,16 @@ export class MeteredBreaker {
   private listen(breaker: CircuitBreaker): void {
     const { calls, durations } = this;
     const { diag } = this.deps;
+    // opossum emits in the caller's async context, so the active span is the caller's.
+    const ex = this.deps.exemplar;
+    const observe: (s: HistogramSeries, v: number) => void =
+      ex === undefined ? (s, v) => void s.observe(v) : (s, v) => observeWith(s, v, ex());
     // opossum's typings omit some event arguments (latency on timeout) and events (coalesceCacheHit).
     const o = breaker as unknown as EventEmitter;
     // Hot path: a field add and a bucket scan per event; opossum measures latency (ms) itself.
     o.on('success', (_r: unknown, latencyMs: number) => {
       calls.success.value += 1;
-      durations.success.observe(latencyMs / 1000);
+      observe(durations.success, latencyMs / 1000);
     });
     o.on('failure', (err: unknown, latencyMs: number) => {
       try {
@@ -191,18 +198,18 @@ export class MeteredBreaker {
         }
         if (isTimeoutError(err)) {
           calls.timeout.value += 1;
-          durations.timeout.observe(latencyMs / 1000);
+          observe(durations.timeout, latencyMs / 1000);
           return;
         }
         calls.failure.value += 1;
-        durations.failure.observe(latencyMs / 1000);
+        observe(durations.failure, latencyMs / 1000);
       } catch (e) {
         diag.error('breaker', e);
       }
     });
     o.on('timeout', (_err: unknown, latencyMs: number) => {
       calls.timeout.value += 1;
-      durations.timeout.observe(latencyMs / 1000);
+      observe(durations.timeout, latencyMs / 1000);
     });
     o.on('reject', () => void (calls.rejected_open.value += 1));
     o.on('semaphoreLocked', () => void (calls.rejected_capacity.value += 1));
@@ -214,9 +221,9 @@ export class MeteredBreaker {
     o.on('close', () => this.transition('closed'));
   }
 
-  /** Runs one call through opossum (`thisArg` becomes the action's `this`). */
+  /** Runs one call through opossum (`thisArg` becomes the action's `this`); rejections arrive mapped (see the fallback). */
   run(thisArg: unknown, args: readonly unknown[]): Promise<unknown> {
-    return this.opossum.call(thisArg, ...args).then(undefined, this.rethrow);
+    return this.opossum.call(thisArg, ...args);
   }
 
   /** Counts a fallback served outside opossum (the policy's outermost fallback). */
@@ -259,14 +266,23 @@ export class MeteredBreaker {
     }
   }
 
-  /** A span event on the active span (the call that tripped it, if any) and one log line. */
+  /**
+   * A span event on the active span (the call that tripped it, if any) and one log line with
+   * that call's correlation and trace IDs; open -> half_open comes from the reset timer, which
+   * runs in the context of the call that opened the circuit, so it carries that call's IDs.
+   */
   private announce(from: BreakerState, to: BreakerState): void {
     const span = trace.getActiveSpan();
     span?.addEvent('circuit_breaker.state_change', { 'circuit_breaker.name': this.name, 'circuit_breaker.from': from, 'circuit_breaker.to': to });
     if (!this.logTransitions || this.deps.logger === undefined) return;
     const sc = span?.spanContext();
+    const correlationId = this.deps.correlationId?.();
     this.deps.logger.warn(
-      { component: 'circuit_breaker', breaker: this.name, from, to, ...(sc === undefined ? {} : { trace_id: sc.traceId, span_id: sc.spanId }) },
+      {
+        component: 'circuit_breaker', breaker: this.name, from, to,
+        ...(correlationId === undefined ? {} : { correlation_id: correlationId }),
+        ...(sc === undefined ? {} : { trace_id: sc.traceId, span_id: sc.spanId }),
+      },
       `circuit breaker "${this.name}" ${from} -> ${to}`,
     );
   }

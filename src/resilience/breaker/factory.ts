@@ -78,7 +78,9 @@ export function createCircuitBreaker<F extends AnyFunction>(
       return b.state;
     },
     fn: guarded,
-    fire: (...args) => (guarded as unknown as (...a: unknown[]) => Promise<Awaited<ReturnType<F>>>)(...args),
+    // Not `guarded(...args)`: one rest array per call instead of two and a spread.
+    fire: (...args) =>
+      (b.disposed ? invoke(() => call.apply(undefined, args)) : b.run(undefined, args)) as Promise<Awaited<ReturnType<F>>>,
     open: () => b.opossum.open(),
     close: () => b.opossum.close(),
     info: () => b.info(),

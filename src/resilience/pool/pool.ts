@@ -4,10 +4,12 @@
  * histogram (0 for calls that started at once, without reading the clock), rejections by
  * reason (queue_full, timeout, aborted).
  */
+import { AsyncResource } from 'node:async_hooks';
 import { PoolRejectedError } from '../../errors.js';
 import type { AnyFunction } from '../../instrument/handles.js';
+import type { ExemplarLabels } from '../../internal/span-hook.js';
 import type { CounterFamily, CounterSeries, GaugeFamily, GaugeSeries, HistogramFamily, HistogramSeries } from '../../metrics/store.js';
-import { abortReason, assertFunction, invoke, nameLike, type Guarded, type Timers } from '../shared.js';
+import { abortReason, assertFunction, invoke, nameLike, observeWith, type Guarded, type Timers } from '../shared.js';
 
 /** Options of `obs.pool(name, options)`. */
 export interface PoolOptions {
@@ -55,6 +57,8 @@ export interface PoolDeps {
   readonly wait: HistogramFamily;
   readonly rejections: CounterFamily;
   readonly clock: () => number;
+  /** Exemplar labels of the active sampled span, for queue waits. */
+  readonly exemplar?: () => ExemplarLabels | undefined;
   readonly timers: Timers;
   readonly released: (p: Pool) => void;
 }
@@ -63,6 +67,8 @@ interface Waiter {
   readonly start: () => void;
   readonly fail: (e: unknown) => void;
   readonly t0: number;
+  /** The waiting call's exemplar, read when it queued: a slot is freed in another call's context. */
+  readonly exemplar: ExemplarLabels | undefined;
   next: Waiter | undefined;
   prev: Waiter | undefined;
   timer: unknown;
@@ -113,7 +119,7 @@ export class Pool {
         this.active += 1;
         const waited = (this.deps.clock() - w.t0) / 1000;
         // NaN (a failed clock read) fails this test and is skipped.
-        if (waited >= 0) this.waitSeries.observe(waited);
+        if (waited >= 0) observeWith(this.waitSeries, waited, w.exemplar);
         this.publish();
         w.start();
         return;
@@ -129,7 +135,7 @@ export class Pool {
     }
     if (this.active < this.concurrency) {
       this.active += 1;
-      this.waitSeries.observe(0);
+      observeWith(this.waitSeries, 0, this.deps.exemplar?.());
       this.publish();
       return this.exec(fn);
     }
@@ -139,12 +145,15 @@ export class Pool {
     }
     return new Promise<Awaited<R>>((resolve, reject) => {
       const w: Waiter = {
-        start: () => {
+        // A slot is freed in the context of the call that finished: run this one in its own
+        // caller's async context (correlation ID, active span), captured now.
+        start: AsyncResource.bind(() => {
           w.cleanup?.();
           this.exec(fn).then(resolve, reject);
-        },
+        }),
         fail: reject,
         t0: this.deps.clock(),
+        exemplar: this.deps.exemplar?.(),
         next: undefined,
         prev: undefined,
         timer: undefined,

@@ -1,0 +1,210 @@
+/**
+ * The goals of the performance issue, evaluated on one run (one Node version): each is a
+ * ratio or a difference of medians measured side by side in one process, or a scrape or
+ * soak reading. A goal whose cases were filtered out is "n/a".
+ */
+import type { ExpositionResult, Implementation } from './cases/exposition.js';
+import { median } from './cases/exposition.js';
+import type { Environment } from './env.js';
+import type { SuiteResult } from './harness.js';
+import type { ProfileSummary } from './profile.js';
+import { sameResources, type SoakResult } from './soak.js';
+
+/** Everything one Node version produced. */
+export interface NodeRun {
+  readonly env: Environment;
+  readonly suites: readonly SuiteResult[];
+  readonly exposition?: ExpositionResult | undefined;
+  readonly soak?: SoakResult | undefined;
+  readonly seconds: number;
+  /** Profiles of the cases behind missed goals, by goal id. */
+  profiles?: Record<string, ProfileSummary>;
+}
+
+export interface Evaluation {
+  /** The measured figure as shown (e.g. `1.12x`, `38 ns`). */
+  readonly value: string;
+  readonly met: boolean | undefined;
+  /** How it was computed, with the raw numbers. */
+  readonly detail: string;
+}
+
+export interface Goal {
+  readonly id: string;
+  /** The goal as the issue states it. */
+  readonly text: string;
+  /** The limit, as shown (`<= 1.5x`). */
+  readonly target: string;
+  /** The case to profile when the goal is missed (`suite/group/case`). */
+  readonly profile?: string;
+  evaluate(run: NodeRun): Evaluation;
+}
+
+const NA: Evaluation = { value: 'n/a', met: undefined, detail: 'not measured in this run' };
+
+function added(run: NodeRun, key: string): number | undefined {
+  const [suite, group, id] = key.split('/');
+  return run.suites.find((s) => s.id === suite)?.groups.find((g) => g.id === group)?.cases.find((c) => c.id === id)?.added;
+}
+
+const x = (v: number): string => `${v.toFixed(2)}x`;
+const nsOf = (v: number): string => `${v.toFixed(1)} ns`;
+
+/** `num / den` of added costs, compared with `limit` (`max`: at most; `min`: at least). */
+function ratioGoal(id: string, text: string, num: string, den: string, bound: 'max' | 'min', limit: number, profile?: string): Goal {
+  return {
+    id,
+    text,
+    target: `${bound === 'max' ? '≤' : '≥'} ${limit}x`,
+    ...(profile === undefined ? {} : { profile }),
+    evaluate(run) {
+      const a = added(run, num);
+      const b = added(run, den);
+      if (a === undefined || b === undefined || !(b > 0)) return NA;
+      const r = a / b;
+      return { value: x(r), met: bound === 'max' ? r <= limit : r >= limit, detail: `${num} ${nsOf(a)} / ${den} ${nsOf(b)}` };
+    },
+  };
+}
+
+function scrapeRatio(e: ExpositionResult, a: Implementation, b: Implementation): { worst: number; detail: string } | undefined {
+  const parts: string[] = [];
+  let worst = -Infinity;
+  for (const n of e.sizes) {
+    const ra = e.runs.find((r) => r.impl === a && r.series === n);
+    const rb = e.runs.find((r) => r.impl === b && r.series === n);
+    if (ra === undefined || rb === undefined) continue;
+    const r = median(ra.scrapeMs) / median(rb.scrapeMs);
+    worst = Math.max(worst, r);
+    parts.push(`${n.toLocaleString('en-US')}: ${median(ra.scrapeMs).toFixed(1)} / ${median(rb.scrapeMs).toFixed(1)} ms = ${x(r)}`);
+  }
+  return parts.length === 0 ? undefined : { worst, detail: parts.join('; ') };
+}
+
+export const GOALS: readonly Goal[] = [
+  ratioGoal('metrics-floor', 'Metrics-only instrumented async call: added cost at most 1.5x the hand-rolled floor\'s', 'red/async/ours', 'red/async/floor', 'max', 1.5, 'red/async/ours'),
+  ratioGoal('metrics-prom', '… at least 5x cheaper than a prom-client child timer + counter', 'red/async/prom-timer', 'red/async/ours', 'min', 5, 'red/async/ours'),
+  ratioGoal('metrics-autometrics', '… at least 40x cheaper than @autometrics/autometrics (both with AsyncLocalStorage in use)', 'correlation/async/autometrics', 'correlation/async/ours', 'min', 40, 'correlation/async/ours'),
+  {
+    id: 'spans-nosdk',
+    text: 'No tracer provider registered: spans add at most 100 ns (async and sync)',
+    target: '≤ 100 ns',
+    profile: 'red/async/ours-nosdk',
+    evaluate(run) {
+      const diffs = (['async', 'sync'] as const).flatMap((g) => {
+        const on = added(run, `red/${g}/ours-nosdk`);
+        const off = added(run, `red/${g}/ours`);
+        return on === undefined || off === undefined ? [] : [[g, on - off] as const];
+      });
+      if (diffs.length === 0) return NA;
+      const worst = Math.max(...diffs.map(([, d]) => d));
+      return { value: nsOf(worst), met: worst <= 100, detail: diffs.map(([g, d]) => `${g}: tracing on − tracing off = ${nsOf(d)}`).join('; ') };
+    },
+  },
+  ratioGoal('breaker-lean', 'Metered breaker at most opossum\'s lean `fire` + 20% (same lean configuration)', 'breaker/async/ours-lean', 'breaker/async/opossum-lean', 'max', 1.2, 'breaker/async/ours-lean'),
+  ratioGoal('breaker-prom', 'Metered breaker at least 3x cheaper than opossum + opossum-prometheus (defaults)', 'breaker/async/opossum-prom', 'breaker/async/ours', 'min', 3, 'breaker/async/ours'),
+  ratioGoal('composite-naive', 'Full composite (correlation + span with BatchSpanProcessor + RED + breaker) at most 0.5x the naive peer composite', 'composite/async/ours-full', 'composite/async/naive', 'max', 0.5, 'composite/async/ours-full'),
+  ratioGoal('composite-tuned', '… and at most 0.7x the tuned one', 'composite/async/ours-full-lean', 'composite/async/tuned', 'max', 0.7, 'composite/async/ours-full-lean'),
+  {
+    id: 'scrape-prom',
+    text: 'Scrape no slower than prom-client for the same series (1k, 10k, 100k)',
+    target: '≤ 1x',
+    evaluate(run) {
+      const r = run.exposition === undefined ? undefined : scrapeRatio(run.exposition, 'ours', 'prom');
+      return r === undefined ? NA : { value: x(r.worst), met: r.worst <= 1, detail: `ours / prom-client, worst size shown: ${r.detail}` };
+    },
+  },
+  {
+    id: 'scrape-otel',
+    text: 'Scrape at most 0.3x the OpenTelemetry Prometheus exporter',
+    target: '≤ 0.3x',
+    evaluate(run) {
+      const r = run.exposition === undefined ? undefined : scrapeRatio(run.exposition, 'ours', 'otel');
+      return r === undefined ? NA : { value: x(r.worst), met: r.worst <= 0.3, detail: `ours / OTel exporter, worst size shown: ${r.detail}` };
+    },
+  },
+  {
+    id: 'scrape-heap',
+    text: 'Heap per series no more than prom-client\'s',
+    target: '≤ 1x',
+    evaluate(run) {
+      const e = run.exposition;
+      if (e === undefined) return NA;
+      const parts: string[] = [];
+      let worst = -Infinity;
+      for (const n of e.sizes) {
+        const a = e.runs.find((r) => r.impl === 'ours' && r.series === n)?.heapPerSeries;
+        const b = e.runs.find((r) => r.impl === 'prom' && r.series === n)?.heapPerSeries;
+        if (a === undefined || b === undefined || !(b > 0)) continue;
+        worst = Math.max(worst, a / b);
+        parts.push(`${n.toLocaleString('en-US')}: ${a.toFixed(0)} / ${b.toFixed(0)} B`);
+      }
+      return parts.length === 0 ? NA : { value: x(worst), met: worst <= 1, detail: `ours / prom-client: ${parts.join('; ')}` };
+    },
+  },
+  {
+    id: 'scrape-block',
+    text: 'A scrape never blocks the event loop for more than ~50 ms (design, section 9)',
+    target: '≤ 50 ms',
+    evaluate(run) {
+      const ours = run.exposition?.runs.filter((r) => r.impl === 'ours') ?? [];
+      if (ours.length === 0) return NA;
+      const worst = Math.max(...ours.flatMap((r) => r.blockMs));
+      return { value: `${worst.toFixed(1)} ms`, met: worst <= 50, detail: ours.map((r) => `${r.series.toLocaleString('en-US')}: ${Math.max(...r.blockMs).toFixed(1)} ms`).join('; ') };
+    },
+  },
+  {
+    id: 'sla-tap',
+    text: 'SLA window tap at most 20 ns per observation',
+    target: '≤ 20 ns',
+    evaluate(run) {
+      const one = added(run, 'sla/tap/record-1');
+      const none = added(run, 'sla/tap/record');
+      const two = added(run, 'sla/tap/record-2');
+      if (one === undefined || none === undefined) return NA;
+      const tap = one - none;
+      return {
+        value: nsOf(tap),
+        met: tap <= 20,
+        detail: `record() with 1 SLO − without = ${nsOf(tap)}${two === undefined ? '' : `; 2 SLOs: ${nsOf((two - none) / 2)} per tap`}`,
+      };
+    },
+  },
+  {
+    id: 'sla-check',
+    text: '`obs.sla.check()` cost independent of traffic',
+    target: '0.8x-1.25x',
+    evaluate(run) {
+      const busy = added(run, 'sla/check/busy');
+      const quiet = added(run, 'sla/check/quiet');
+      if (busy === undefined || quiet === undefined || !(quiet > 0)) return NA;
+      const r = busy / quiet;
+      return { value: x(r), met: r >= 0.8 && r <= 1.25, detail: `check() after many calls ${(busy / 1000).toFixed(2)} µs / after 300 calls ${(quiet / 1000).toFixed(2)} µs` };
+    },
+  },
+  {
+    id: 'soak',
+    text: 'Soak (10 million calls, 1,000 series): heap after forced GC flat, no growth in timers or listeners',
+    target: '< 1 MiB, same counts',
+    evaluate(run) {
+      const s = run.soak;
+      if (s === undefined) return NA;
+      const drift = s.heapEnd - s.heapStart;
+      const flat = Math.abs(drift) < 2 ** 20;
+      const same = sameResources(s) && s.listenersEnd === s.listenersStart;
+      return {
+        value: `${(drift / 1024).toFixed(1)} KiB`,
+        met: flat && same,
+        detail: `${s.calls.toLocaleString('en-US')} calls; heap ${(s.heapStart / 2 ** 20).toFixed(2)} → ${(s.heapEnd / 2 ** 20).toFixed(2)} MiB; ` +
+          `resources ${same ? 'unchanged' : 'CHANGED'}; listeners ${s.listenersStart} → ${s.listenersEnd}`,
+      };
+    },
+  },
+];
+
+/**
+ * Why a goal missed, where the profile says the time goes, and why it cannot go lower:
+ * shown under the profile summary of a missed goal. Written from the profiles in
+ * docs/benchmarks.md; keep in step with them.
+ */
+export const MISS_NOTES: Readonly<Record<string, string>> = {};
