@@ -18,7 +18,7 @@ export interface NodeRun {
   readonly soak?: SoakResult | undefined;
   readonly seconds: number;
   /** Profiles of the cases behind missed goals, by goal id. */
-  profiles?: Record<string, ProfileSummary>;
+  profiles?: Record<string, ProfileSummary[]>;
 }
 
 export interface Evaluation {
@@ -35,8 +35,8 @@ export interface Goal {
   readonly text: string;
   /** The limit, as shown (`<= 1.5x`). */
   readonly target: string;
-  /** The case to profile when the goal is missed (`suite/group/case`). */
-  readonly profile?: string;
+  /** The cases to profile when the goal is missed (`suite/group/case`). */
+  readonly profile?: readonly string[];
   evaluate(run: NodeRun): Evaluation;
 }
 
@@ -51,7 +51,7 @@ const x = (v: number): string => `${v.toFixed(2)}x`;
 const nsOf = (v: number): string => `${v.toFixed(1)} ns`;
 
 /** `num / den` of added costs, compared with `limit` (`max`: at most; `min`: at least). */
-function ratioGoal(id: string, text: string, num: string, den: string, bound: 'max' | 'min', limit: number, profile?: string): Goal {
+function ratioGoal(id: string, text: string, num: string, den: string, bound: 'max' | 'min', limit: number, profile?: readonly string[]): Goal {
   return {
     id,
     text,
@@ -82,14 +82,34 @@ function scrapeRatio(e: ExpositionResult, a: Implementation, b: Implementation):
 }
 
 export const GOALS: readonly Goal[] = [
-  ratioGoal('metrics-floor', 'Metrics-only instrumented async call: added cost at most 1.5x the hand-rolled floor\'s', 'red/async/ours', 'red/async/floor', 'max', 1.5, 'red/async/ours'),
-  ratioGoal('metrics-prom', '… at least 5x cheaper than a prom-client child timer + counter', 'red/async/prom-timer', 'red/async/ours', 'min', 5, 'red/async/ours'),
-  ratioGoal('metrics-autometrics', '… at least 40x cheaper than @autometrics/autometrics (both with AsyncLocalStorage in use)', 'correlation/async/autometrics', 'correlation/async/ours', 'min', 40, 'correlation/async/ours'),
+  ratioGoal('metrics-floor', 'Metrics-only instrumented async call: added cost at most 1.5x the hand-rolled floor\'s', 'red/async/ours', 'red/async/floor', 'max', 1.5, ['red/async/ours']),
+  ratioGoal('metrics-prom', '… at least 5x cheaper than a prom-client child timer + counter', 'red/async/prom-timer', 'red/async/ours', 'min', 5, ['red/async/ours']),
+  {
+    ...ratioGoal('metrics-autometrics', '… at least 40x cheaper than @autometrics/autometrics (both in the state autometrics puts the process in)', 'autometrics/async/autometrics', 'autometrics/async/ours', 'min', 40, ['autometrics/async/ours', 'autometrics/async/autometrics']),
+    evaluate(run) {
+      const am = added(run, 'autometrics/async/autometrics');
+      const ours = added(run, 'autometrics/async/ours');
+      const floor = added(run, 'autometrics/async/floor');
+      if (am === undefined || ours === undefined || !(ours > 0)) return NA;
+      const r = am / ours;
+      const pristine = added(run, 'red/async/ours');
+      const sync = [added(run, 'autometrics/sync/autometrics'), added(run, 'autometrics/sync/ours')];
+      return {
+        value: x(r),
+        met: r >= 40,
+        detail:
+          `autometrics ${nsOf(am)} / ours ${nsOf(ours)} (async, same process)` +
+          (floor === undefined || !(floor > 0) ? '' : `; even the hand-rolled floor: ${x(am / floor)}`) +
+          (sync[0] === undefined || sync[1] === undefined || !(sync[1] > 0) ? '' : `; sync: ${x(sync[0] / sync[1])}`) +
+          (pristine === undefined || !(pristine > 0) ? '' : `; vs ours in a process without AsyncLocalStorage (red suite, ${nsOf(pristine)}): ${x(am / pristine)}`),
+      };
+    },
+  },
   {
     id: 'spans-nosdk',
     text: 'No tracer provider registered: spans add at most 100 ns (async and sync)',
     target: '≤ 100 ns',
-    profile: 'red/async/ours-nosdk',
+    profile: ['red/async/ours-nosdk'],
     evaluate(run) {
       const diffs = (['async', 'sync'] as const).flatMap((g) => {
         const on = added(run, `red/${g}/ours-nosdk`);
@@ -101,10 +121,10 @@ export const GOALS: readonly Goal[] = [
       return { value: nsOf(worst), met: worst <= 100, detail: diffs.map(([g, d]) => `${g}: tracing on − tracing off = ${nsOf(d)}`).join('; ') };
     },
   },
-  ratioGoal('breaker-lean', 'Metered breaker at most opossum\'s lean `fire` + 20% (same lean configuration)', 'breaker/async/ours-lean', 'breaker/async/opossum-lean', 'max', 1.2, 'breaker/async/ours-lean'),
-  ratioGoal('breaker-prom', 'Metered breaker at least 3x cheaper than opossum + opossum-prometheus (defaults)', 'breaker/async/opossum-prom', 'breaker/async/ours', 'min', 3, 'breaker/async/ours'),
-  ratioGoal('composite-naive', 'Full composite (correlation + span with BatchSpanProcessor + RED + breaker) at most 0.5x the naive peer composite', 'composite/async/ours-full', 'composite/async/naive', 'max', 0.5, 'composite/async/ours-full'),
-  ratioGoal('composite-tuned', '… and at most 0.7x the tuned one', 'composite/async/ours-full-lean', 'composite/async/tuned', 'max', 0.7, 'composite/async/ours-full-lean'),
+  ratioGoal('breaker-lean', 'Metered breaker at most opossum\'s lean `fire` + 20% (same lean configuration)', 'breaker/async/ours-lean', 'breaker/async/opossum-lean', 'max', 1.2, ['breaker/async/ours-lean']),
+  ratioGoal('breaker-prom', 'Metered breaker at least 3x cheaper than opossum + opossum-prometheus (defaults)', 'breaker/async/opossum-prom', 'breaker/async/ours', 'min', 3, ['breaker/async/ours', 'breaker/async/opossum-prom']),
+  ratioGoal('composite-naive', 'Full composite (correlation + span with BatchSpanProcessor + RED + breaker) at most 0.5x the naive peer composite', 'composite/async/ours-full', 'composite/async/naive', 'max', 0.5, ['composite/async/ours-full', 'composite/async/naive']),
+  ratioGoal('composite-tuned', '… and at most 0.7x the tuned one', 'composite/async/ours-full-lean', 'composite/async/tuned', 'max', 0.7, ['composite/async/ours-full-lean', 'composite/async/tuned']),
   {
     id: 'scrape-prom',
     text: 'Scrape no slower than prom-client for the same series (1k, 10k, 100k)',
@@ -203,8 +223,66 @@ export const GOALS: readonly Goal[] = [
 ];
 
 /**
- * Why a goal missed, where the profile says the time goes, and why it cannot go lower:
- * shown under the profile summary of a missed goal. Written from the profiles in
- * docs/benchmarks.md; keep in step with them.
+ * Why a goal is missed, where the time goes and why it cannot go lower, from the profiles
+ * and tables of docs/benchmarks.md: shown (with the profiles) for every goal a run misses.
+ * Keep in step with the measurements when they move.
  */
-export const MISS_NOTES: Readonly<Record<string, string>> = {};
+export const MISS_NOTES: Readonly<Record<string, string>> = {
+  'metrics-autometrics': [
+    'autometrics enters an `AsyncLocalStorage` scope on every call, so the comparison runs in a process where',
+    'AsyncLocalStorage is in use. There every promise pays for it (async_hooks promise hooks on Node 20, an',
+    'AsyncContextFrame on Node 24), and any recorder that observes an async result without replacing the',
+    'caller\'s promise creates one, on a `.then` side branch: the hand-rolled floor pays it too. Ours stays within',
+    '~1.2x of that floor ("ours / floor" in the autometrics suite); the profile of ours is `performance.now()`, the',
+    'promise hooks and the side branch, and autometrics\' own time goes to its OpenTelemetry SDK copy hashing',
+    'attributes on every `add` and `record`. So the ratio is bounded by autometrics / floor (see "even the',
+    'hand-rolled floor" in the computation), about 40x here: the last ~20 ns between ours and the floor (the',
+    'in-flight gauge, the clock and error-type guards, the span check) are what is left, and they carry features.',
+    'Sync calls (no promise) are over 100x cheaper, and ours in a process without AsyncLocalStorage (a metrics-only',
+    'service: the RED suite) is ~45-90x cheaper than autometrics in the state it imposes.',
+  ].join('\n'),
+  'breaker-lean': [
+    'The metered breaker is opossum\'s lean `fire` plus one listener on `success` (a counter add, a bucket scan, and',
+    'an exemplar lookup that goes `ctx.activeExemplar()` → tracing → `liveTracer()` before finding no tracer',
+    'provider, ~25-30 ns measured on its own), a third listener for opossum\'s EventEmitter to call, and one rest',
+    'array in `fire`. The profile is opossum\'s own `call`, its `.then` callbacks and `Status#increment`; our frames',
+    '(the listener, `run`) are a few percent. The ratio sits at the 1.2x line and moves with noise; binding the',
+    'exemplar lookup once (one function instead of three calls) would take it to ~1.1x.',
+  ].join('\n'),
+  'breaker-prom': [
+    'Both sides run opossum\'s defaults, whose per-call 10 s timeout timer (`setTimeout`/`clearTimeout`: `insert`,',
+    '`unenroll` in the profile) and rolling statistics cost more than everything else. Ours meters every event for',
+    '~70-80 ns on top of opossum\'s own `fire` ("ours (defaults) / opossum (defaults)" ≈ 1.1x); opossum-prometheus',
+    'adds ~1.9 µs (prom-client children resolved per event, a Summary). So the ratio is bounded by',
+    '(opossum + opossum-prometheus) / opossum ≈ 3.1x even for free metering, and ours is within 10% of that bound.',
+    'In the lean configuration ours is ~6x cheaper than opossum + opossum-prometheus (breaker table).',
+  ].join('\n'),
+  'composite-naive': [
+    'In every composite most of the time goes to the same places: the OpenTelemetry SDK creating, attributing and',
+    'ending the span (`startSpan`, `SpanImpl`, `sanitizeAttributes`, `generateId`/`hexSlice`, BatchSpanProcessor),',
+    'async_hooks\' promise hooks (AsyncLocalStorage on Node 20: `promiseInitHook`, `_propagate`) and opossum (`call`,',
+    'its `.then` callbacks, `increment`; with defaults its timeout timer). A raw `startActiveSpan` written by hand',
+    'costs about half of the naive composite on its own, so 0.5x would leave nothing for correlation, metrics and',
+    'the breaker. Ours does the same work (one more: the exemplar) and stays below the naive composite because its',
+    'metrics cost ~0.4 µs against prom-client\'s label hashing; the span and opossum cannot be made cheaper from the',
+    'outside. One measured saving is left: the SDK reads its own clock even when given start/end times, so passing',
+    'ours (to share one timestamp pair) costs ~0.15-0.2 µs per span in time conversions instead of saving a read.',
+  ].join('\n'),
+  'composite-tuned': [
+    'The tuned composite is a raw span plus opossum lean plus bound prom-client children: the span is about half of',
+    'it and opossum\'s three promises per call most of the rest (each paying the AsyncLocalStorage hooks on Node 20).',
+    'Ours runs the same span and the same opossum, so it can only win back the metrics part (prom-client\'s',
+    '~1 µs against our ~0.1 µs): 0.7x would need a span or a breaker cheaper than the SDK\'s and opossum\'s.',
+    'See the naive composite\'s note for the profile.',
+  ].join('\n'),
+  'scrape-heap': [
+    'Per histogram series, our storage (a plain array of unboxed doubles for the bucket counts, the escaped label',
+    'pairs doubling as the series key, label values interned per family) is below prom-client\'s: see 100k series,',
+    'where the handle cache (capped at 10,000 handles) is amortized. At 1k and 10k series each series also carries',
+    'what makes the per-call path cheap: its cached handle (handle, recorder, cache key: ~250-300 B) and, per tool',
+    'name, the in-flight gauge series `agentobs_operation_active` (~250 B) that a bare prom-client histogram does not',
+    'export. A prom-client user who keeps bound children for a fast path (the "bound children kept" rows) pays',
+    'for them too. Going lower would mean not caching handles (each `obs.tool(name)` would bind again) or dropping',
+    'the in-flight gauge.',
+  ].join('\n'),
+};

@@ -6,12 +6,13 @@
  *   BENCH_QUICK=1 (or --quick)     tiny iteration counts and sizes: a smoke test for CI, numbers meaningless
  *   BENCH_FILTER=re (--filter)     only cases whose `suite/group/case` matches (e.g. `red/sync`, `^breaker`,
  *                                  `exposition/10000`); the scrape suite is `exposition/<series>/<impl>`, the soak `soak`
- *   BENCH_SUITES=a,b (--suites)    only these suites: red, breaker, sla, correlation, composite, exposition, soak
+ *   BENCH_SUITES=a,b (--suites)    only these suites: red, breaker, sla, correlation, autometrics, composite, exposition, soak
  *   BENCH_NODES=path,… (--node)    also run everything with these Node binaries (one section per version)
  *   BENCH_PROFILE=0 (--no-profile) skip the CPU profiles of missed goals (full runs profile them)
  *   BENCH_OUT=path (--out)         where to write the markdown; `-` writes nothing. Default: docs/benchmarks.md for
  *                                  full runs of every suite, nothing otherwise
  *   BENCH_JSON=path (--json)       also write the raw results as JSON
+ *   --render path                  no run: render the JSON a previous run wrote (to the console and, with --out, markdown)
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ import type { WireConfig, WorkerResult } from './worker.js';
 
 interface Options {
   readonly cfg: RunConfig;
+  readonly render: string | undefined;
   readonly suites: readonly string[];
   readonly nodes: readonly string[];
   readonly profile: boolean;
@@ -48,6 +50,7 @@ function options(): Options {
       'no-profile': { type: 'boolean' },
       out: { type: 'string' },
       json: { type: 'string' },
+      render: { type: 'string' },
     },
     allowPositionals: false,
   });
@@ -57,7 +60,7 @@ function options(): Options {
   const filter = filterSrc === undefined || filterSrc === '' ? undefined : new RegExp(filterSrc);
   const cfg: RunConfig = quick
     ? { quick, passes: 1, timeMs: 5, warmupMs: 2, minSamples: 4, batchSync: 32, batchAsync: 16, primeCalls: 64, filter }
-    : { quick, passes: 3, timeMs: 400, warmupMs: 80, minSamples: 48, batchSync: 1000, batchAsync: 250, primeCalls: 20_000, filter };
+    : { quick, passes: 3, timeMs: 300, warmupMs: 60, minSamples: 48, batchSync: 1000, batchAsync: 250, primeCalls: 20_000, filter };
   const suites = list(values.suites ?? env.BENCH_SUITES);
   for (const s of suites) if (!SUITE_IDS.includes(s)) throw new Error(`unknown suite ${s} (one of ${SUITE_IDS.join(', ')})`);
   const everything = suites.length === 0 && filter === undefined;
@@ -70,6 +73,7 @@ function options(): Options {
   const jsonArg = values.json ?? env.BENCH_JSON;
   return {
     cfg,
+    render: values.render,
     suites: suites.length === 0 ? SUITE_IDS : SUITE_IDS.filter((s) => suites.includes(s)),
     nodes: [process.execPath, ...(values.node ?? []), ...list(env.BENCH_NODES)],
     profile: !quick && values['no-profile'] !== true && (env.BENCH_PROFILE === undefined || flag(env.BENCH_PROFILE)),
@@ -139,14 +143,16 @@ async function main(): Promise<void> {
     `${os.cpus()[0]?.model.trim() ?? 'unknown CPU'} x${os.cpus().length}; Node ${o.nodes.length > 1 ? `binaries: ${o.nodes.join(', ')}` : process.version}`);
 
   const started = performance.now();
-  const runs: NodeRun[] = [];
-  for (const node of o.nodes) {
+  const runs: NodeRun[] = o.render === undefined ? [] : (JSON.parse(readFileSync(o.render, 'utf8')) as NodeRun[]);
+  for (const node of o.render === undefined ? o.nodes : []) {
     const run = await runNode(node, o, log);
     if (o.profile) {
       for (const g of GOALS) {
         if (g.profile === undefined || g.evaluate(run).met !== false) continue;
-        log(`bench: ${run.env.node}: goal ${g.id} missed; profiling ${g.profile}`);
-        (run.profiles ??= {})[g.id] = profileCase(node, g.profile, 4, o.cfg.quick);
+        for (const key of g.profile) {
+          log(`bench: ${run.env.node}: goal ${g.id} missed; profiling ${key}`);
+          ((run.profiles ??= {})[g.id] ??= []).push(profileCase(node, key, 4, o.cfg.quick));
+        }
       }
     }
     runs.push(run);

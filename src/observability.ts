@@ -12,7 +12,7 @@ import {
 } from './catalog/metrics.js';
 import { assertLabelName, validateBuckets } from './catalog/naming.js';
 import { ConfigError } from './errors.js';
-import { serializeRegistry, type ExpositionFormat, CONTENT_TYPES } from './exposition/format.js';
+import { serializeChunks, serializeRegistry, type ExpositionFormat, CONTENT_TYPES } from './exposition/format.js';
 import {
   createFastifyPlugin, createMetricsHandler, listenMetrics, type FastifyInstanceLike, type FastifyMetricsOptions,
   type ListenOptions, type MetricsHandler, type MetricsServer, type ScrapeResult,
@@ -319,11 +319,14 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
 
   const scrape = (format: ExpositionFormat): Promise<string> =>
     serializeRegistry(registry, format, (e) => diag.error('exposition', e));
+  // HTTP handlers write the exposition chunk by chunk (never one large string).
+  const scrapeChunks = (format: ExpositionFormat): Promise<string[]> =>
+    serializeChunks(registry, format, (e) => diag.error('exposition', e));
   const onHandlerError = (e: unknown): void => diag.error('exposition', e);
   const servers = new Set<MetricsServer>();
   let shutDown: Promise<void> | undefined;
 
-  const fastifyPlugin = createFastifyPlugin(scrape);
+  const fastifyPlugin = createFastifyPlugin(scrapeChunks);
 
   return {
     registry,
@@ -348,10 +351,10 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
       const format = negotiateFormat(accept);
       return { contentType: CONTENT_TYPES[format], body: await scrape(format) };
     },
-    metricsHandler: () => createMetricsHandler(scrape, onHandlerError),
+    metricsHandler: () => createMetricsHandler(scrapeChunks, onHandlerError),
     fastifyPlugin,
     listen: async (o) => {
-      const server = await listenMetrics(createMetricsHandler(scrape, onHandlerError), o);
+      const server = await listenMetrics(createMetricsHandler(scrapeChunks, onHandlerError), o);
       servers.add(server);
       return {
         ...server,

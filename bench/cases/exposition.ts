@@ -14,17 +14,18 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { Histogram, Registry } from 'prom-client';
 import { createObservability } from 'agent-observability';
 import { BUCKETS, TOOL_LABELS } from './peers.js';
 
-export const IMPLEMENTATIONS = ['ours', 'prom', 'otel'] as const;
+export const IMPLEMENTATIONS = ['ours', 'prom', 'prom-bound', 'otel'] as const;
 export type Implementation = (typeof IMPLEMENTATIONS)[number];
 export const IMPLEMENTATION_LABELS: Readonly<Record<Implementation, string>> = {
   ours: 'ours (`obs.metrics()`)',
   prom: 'prom-client Histogram (`registry.metrics()`)',
+  'prom-bound': 'prom-client, bound children kept (as handles)',
   otel: 'OTel Prometheus exporter (`collect()` + serializer)',
 };
 
@@ -47,9 +48,47 @@ export interface ExpositionResult {
   readonly runs: readonly ScrapeRun[];
 }
 
+/** One scrape through the implementation's HTTP path; resolves with what was written to the response. */
 interface Target {
-  scrape(): Promise<string>;
+  scrape(): Promise<readonly string[]>;
 }
+
+/**
+ * A response that only encodes what it is given, as a socket write would (`Buffer.from` of
+ * each string), so every implementation pays for turning its text into bytes.
+ */
+class SinkResponse {
+  statusCode = 200;
+  headersSent = false;
+  destroyed = false;
+  readonly chunks: string[] = [];
+  bytes = 0;
+  private finished!: () => void;
+  readonly done = new Promise<void>((resolve) => (this.finished = resolve));
+  setHeader(): this {
+    return this;
+  }
+  writeHead(status: number): this {
+    this.statusCode = status;
+    this.headersSent = true;
+    return this;
+  }
+  write(chunk: string): boolean {
+    this.chunks.push(chunk);
+    this.bytes += Buffer.from(chunk, 'utf8').length;
+    return true;
+  }
+  end(chunk?: string): this {
+    if (chunk !== undefined) this.write(chunk);
+    this.finished();
+    return this;
+  }
+  destroy(): void {
+    this.destroyed = true;
+    this.finished();
+  }
+}
+const GET = { method: 'GET', headers: {}, url: '/metrics' };
 
 /** Tool × agent names: up to 1,000 tools, agents as needed (100k series = 1,000 tools × 100 agents). */
 function names(n: number, i: number): [string, string] {
@@ -57,47 +96,79 @@ function names(n: number, i: number): [string, string] {
   return [`tool_${i % tools}`, `agent_${Math.floor(i / tools)}`];
 }
 
-function build(impl: Implementation, n: number): Target {
+/**
+ * An empty instance of `impl`; `populate(n)` then creates n series, one observation each.
+ * `scrape()` goes through the implementation's HTTP path into a {@link SinkResponse}: ours
+ * `obs.metricsHandler()` (chunks, written one by one), prom-client `res.end(await
+ * registry.metrics())`, OpenTelemetry its exporter's own `getMetricsRequestHandler`.
+ */
+function build(impl: Implementation, capacity: number): Target & { populate(n: number): void } {
   switch (impl) {
     case 'ours': {
       const obs = createObservability({
         runtimeMetrics: false,
         logger: false,
         tracing: false,
-        cardinality: { maxSeriesPerMetric: n + 10, maxValuesPerLabel: n + 10 },
+        cardinality: { maxSeriesPerMetric: capacity + 10, maxValuesPerLabel: capacity + 10 },
       });
-      for (let i = 0; i < n; i++) {
-        const [tool, agent] = names(n, i);
-        obs.tool(tool, { agent }).record(0.05 + (i % 7) * 0.1);
-      }
-      return { scrape: async () => (await obs.metrics('text/plain')).body };
+      const handler = obs.metricsHandler();
+      return {
+        populate: (n) => {
+          for (let i = 0; i < n; i++) {
+            const [tool, agent] = names(n, i);
+            obs.tool(tool, { agent }).record(0.05 + (i % 7) * 0.1);
+          }
+        },
+        scrape: async () => {
+          const res = new SinkResponse();
+          handler(GET as never, res as never);
+          await res.done;
+          return res.chunks;
+        },
+      };
     }
-    case 'prom': {
+    case 'prom':
+    case 'prom-bound': {
+      // 'prom-bound': the children kept in a map, as a user who pre-binds them for a fast path (our handles) would.
+      const bound = impl === 'prom-bound' ? new Map<string, ReturnType<Histogram['labels']>>() : undefined;
       const registry = new Registry();
       const hist = new Histogram({ name: 'gen_ai_execute_tool_duration_seconds', help: 'tool duration', labelNames: TOOL_LABELS, buckets: [...BUCKETS], registers: [registry] });
-      for (let i = 0; i < n; i++) {
-        const [tool, agent] = names(n, i);
-        hist.labels(tool, agent, '').observe(0.05 + (i % 7) * 0.1);
-      }
-      return { scrape: () => registry.metrics() };
+      return {
+        populate: (n) => {
+          for (let i = 0; i < n; i++) {
+            const [tool, agent] = names(n, i);
+            const child = hist.labels(tool, agent, '');
+            bound?.set(`${tool}\u0000${agent}`, child);
+            child.observe(0.05 + (i % 7) * 0.1);
+          }
+        },
+        scrape: async () => {
+          const res = new SinkResponse();
+          res.end(await registry.metrics());
+          return res.chunks;
+        },
+      };
     }
     case 'otel': {
       const exporter = new PrometheusExporter({ preventServerStart: true });
       const provider = new MeterProvider({
         readers: [exporter],
-        views: [{ instrumentName: 'gen_ai.execute_tool.duration', aggregationCardinalityLimit: n + 10 }],
+        views: [{ instrumentName: 'gen_ai.execute_tool.duration', aggregationCardinalityLimit: capacity + 10 }],
       });
       const hist = provider.getMeter('bench').createHistogram('gen_ai.execute_tool.duration', { unit: 's', advice: { explicitBucketBoundaries: [...BUCKETS] } });
-      for (let i = 0; i < n; i++) {
-        const [tool, agent] = names(n, i);
-        hist.record(0.05 + (i % 7) * 0.1, { 'gen_ai.tool.name': tool, 'gen_ai.agent.name': agent, 'error.type': '' });
-      }
-      // The exporter's own request handler: collect, then serialize with its default options.
-      const serializer = new PrometheusSerializer();
       return {
+        populate: (n) => {
+          for (let i = 0; i < n; i++) {
+            const [tool, agent] = names(n, i);
+            hist.record(0.05 + (i % 7) * 0.1, { 'gen_ai.tool.name': tool, 'gen_ai.agent.name': agent, 'error.type': '' });
+          }
+        },
+        // The exporter's own request handler: collect, then serialize with its default options.
         scrape: async () => {
-          const { resourceMetrics } = await exporter.collect();
-          return serializer.serialize(resourceMetrics);
+          const res = new SinkResponse();
+          exporter.getMetricsRequestHandler(GET as never, res as never);
+          await res.done;
+          return res.chunks;
         },
       };
     }
@@ -105,7 +176,7 @@ function build(impl: Implementation, n: number): Target {
 }
 
 /** One scrape: wall time, longest event-loop block (setImmediate ticker), body. */
-async function timed(t: Target): Promise<{ ms: number; blockMs: number; body: string }> {
+async function timed(t: Target): Promise<{ ms: number; blockMs: number; body: readonly string[] }> {
   let last = performance.now();
   let maxGap = 0;
   let running = true;
@@ -141,17 +212,22 @@ async function heapNow(gc: () => void): Promise<number> {
 /** The child: builds one implementation with `n` series and scrapes it. */
 async function child(impl: Implementation, n: number, scrapes: number, measureHeap = true): Promise<ScrapeRun> {
   const gc = measureHeap ? (globalThis as { gc?: () => void }).gc : undefined;
-  // Load and warm every module path on a tiny instance first, so the heap baseline includes the code.
-  await build(impl, 2).scrape();
+  // Load and warm every code path on a small instance first, so the heap baseline includes the code.
+  const warm = build(impl, 50);
+  warm.populate(50);
+  await warm.scrape();
+  // The instance exists (and was scraped once) before the baseline: its fixed cost is not spread over the series.
+  const target = build(impl, n);
+  await target.scrape();
   const h0 = gc === undefined ? undefined : await heapNow(gc);
   const s0 = performance.now();
-  const target = build(impl, n);
+  target.populate(n);
   const setupMs = performance.now() - s0;
   if (process.env.BENCH_DEBUG_HEAP !== undefined && gc !== undefined) process.stderr.write(`heap before scrape: ${((await heapNow(gc)) - (h0 as number)) / n} B/series\n`);
   const first = await timed(target);
-  const bytes = Buffer.byteLength(first.body);
-  const lines = first.body.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
-  first.body = '';
+  const bytes = first.body.reduce((n, c) => n + Buffer.byteLength(c), 0);
+  const lines = first.body.reduce((n, c) => n + c.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length, 0);
+  first.body = [];
   const h1 = gc === undefined ? undefined : await heapNow(gc);
   // The first scrape warms the JIT up; on the biggest runs (seconds per scrape) it counts.
   const warmup = n <= 10_000;
@@ -196,10 +272,10 @@ function spawnChild(impl: Implementation, n: number, scrapes: number): Promise<S
   });
 }
 
-/** Scrapes per size: more for small sizes, where one scrape is short and noisy. */
-function scrapesFor(n: number, quick: boolean): number {
+/** Scrapes per size: more for small sizes, where one scrape is short and noisy; one for the slowest (OTel at 100k, ~15 s). */
+function scrapesFor(impl: Implementation, n: number, quick: boolean): number {
   if (quick) return 2;
-  return n <= 1_000 ? 9 : n <= 10_000 ? 5 : 2;
+  return n <= 1_000 ? 9 : n <= 10_000 ? 5 : impl === 'otel' ? 1 : 2;
 }
 
 export async function runExposition(cfg: { readonly quick: boolean; readonly filter: RegExp | undefined }, log: (line: string) => void): Promise<ExpositionResult> {
@@ -210,7 +286,7 @@ export async function runExposition(cfg: { readonly quick: boolean; readonly fil
     for (const impl of IMPLEMENTATIONS) {
       if (cfg.filter !== undefined && !cfg.filter.test(`exposition/${n}/${impl}`)) continue;
       // Quick runs (a smoke test) stay in this process: no clean heap, so no heap figure.
-      const r = cfg.quick ? await child(impl, n, scrapesFor(n, true), false) : await spawnChild(impl, n, scrapesFor(n, false));
+      const r = cfg.quick ? await child(impl, n, scrapesFor(impl, n, true), false) : await spawnChild(impl, n, scrapesFor(impl, n, false));
       runs.push(r);
       log(`  exposition: ${impl} ${n.toLocaleString('en-US')} series: ${median(r.scrapeMs).toFixed(1)} ms, ${(r.bytes / 1e6).toFixed(2)} MB, longest block ${Math.max(...r.blockMs).toFixed(1)} ms`);
     }

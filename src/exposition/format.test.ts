@@ -250,3 +250,62 @@ describe('user metrics in a user-supplied registry', () => {
     expect(parseExposition(om, 'openmetrics').families.get('odd')?.type).toBe('unknown');
   });
 });
+
+describe('slices', () => {
+  /** Turns of the event loop (setImmediate ticks) while `work` runs. */
+  async function turnsDuring<T>(work: () => Promise<T>, onTurn: () => void = () => {}): Promise<{ result: T; turns: number }> {
+    let turns = 0;
+    let on = true;
+    const tick = (): void => {
+      turns++;
+      onTurn();
+      if (on) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const result = await work();
+    on = false;
+    return { result, turns };
+  }
+
+  it('a family big enough to be sliced comes out exactly as in one go, and the event loop runs between its slices', async () => {
+    const obs = make({ cardinality: { maxSeriesPerMetric: 5_000, maxValuesPerLabel: 5_000 } });
+    for (let i = 0; i < 2_000; i++) obs.tool(`tool_${i}`, { agent: 'a' }).record((i % 50) / 10, i % 5 === 0 ? new TypeError('x') : undefined);
+    const family = obs.registry.getSingleMetric(TOOL) as unknown as HistogramFamily;
+    expect(family.size).toBe(2_400);
+    family.child(['tool_7', 'a', '']).observeWithExemplar(0.05, { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' }, 1700000000.5);
+    for (const format of ['prometheus', 'openmetrics'] as const) {
+      const whole = await serializeRegistry(obs.registry, format, () => {}, Infinity);
+      // A zero budget yields at every check (every 64 series): the histogram family alone is cut into ~37 slices.
+      const { result: sliced, turns } = await turnsDuring(() => serializeRegistry(obs.registry, format, () => {}, 0));
+      expect(sliced).toBe(whole);
+      expect(turns).toBeGreaterThanOrEqual(30);
+      expect(getValue(parseExposition(sliced, format), `${TOOL}_count`, { gen_ai_tool_name: 'tool_0', gen_ai_agent_name: 'a', error_type: 'TypeError' })).toBe(1);
+    }
+  });
+
+  it('calls recorded and series bound while a scrape is between slices leave every series whole and parseable', async () => {
+    const obs = make({ cardinality: { maxSeriesPerMetric: 5_000, maxValuesPerLabel: 5_000 } });
+    const handles = Array.from({ length: 1_000 }, (_, i) => obs.tool(`tool_${i}`));
+    for (const h of handles) h.record(0.05);
+    let extra = 0;
+    const { result: body, turns } = await turnsDuring(
+      () => serializeRegistry(obs.registry, 'prometheus', () => {}, 0),
+      () => {
+        for (const h of handles) h.record(0.3);
+        obs.tool(`late_${extra++}`).record(1);
+      },
+    );
+    expect(turns).toBeGreaterThan(10);
+    const exp = parseExposition(body, 'prometheus');
+    for (const i of [0, 499, 999]) {
+      const h = getHistogram(exp, TOOL, toolLabels(`tool_${i}`));
+      // Each series is written in one go: its +Inf bucket is its count, whatever was recorded between slices.
+      expect(h.buckets.at(-1)?.count).toBe(h.count);
+      expect(h.count).toBeGreaterThanOrEqual(1);
+    }
+    // Series bound during the scrape are written whole or not at all (a Map iteration sees later insertions).
+    for (const s of findSamples(exp, `${TOOL}_count`).filter((x) => x.labels.gen_ai_tool_name?.startsWith('late_'))) {
+      expect(getHistogram(exp, TOOL, toolLabels(s.labels.gen_ai_tool_name as string)).count).toBe(s.value);
+    }
+  });
+});

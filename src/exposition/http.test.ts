@@ -195,3 +195,27 @@ describe('obs.listen()', () => {
     await expect(obs.listen({ port: a.port })).rejects.toMatchObject({ code: 'EADDRINUSE' });
   });
 });
+
+describe('a large exposition, written chunk by chunk', () => {
+  it('comes out over node:http and Fastify byte for byte as obs.metrics() has it', async () => {
+    const obs = createObservability({ runtimeMetrics: false, logger: false, cardinality: { maxSeriesPerMetric: 5_000, maxValuesPerLabel: 5_000 } });
+    cleanups.push(() => obs.shutdown());
+    // ~3,000 histogram series: several hundred KB, many chunks.
+    for (let i = 0; i < 3_000; i++) obs.tool(`tool_${i}`, { agent: 'é"agent' }).record((i % 40) / 10);
+    const expected = { text: (await obs.metrics('text/plain')).body, om: (await obs.metrics(PROMETHEUS_ACCEPT)).body };
+    expect(expected.text.length).toBeGreaterThan(500_000);
+
+    const node = await serve(createServer(obs.metricsHandler()));
+    expect((await send(`${node}/metrics`)).body).toBe(expected.text);
+    expect((await send(`${node}/metrics`, 'GET', { Accept: PROMETHEUS_ACCEPT })).body).toBe(expected.om);
+
+    const app = Fastify();
+    cleanups.push(() => app.close());
+    await app.register(obs.fastifyPlugin);
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    const fast = await send(`${url}/metrics`);
+    expect(fast.headers['content-type']).toBe(CONTENT_TYPES.prometheus);
+    expect(fast.body).toBe(expected.text);
+    expect((await app.inject({ method: 'GET', url: '/metrics', headers: { accept: PROMETHEUS_ACCEPT } })).body).toBe(expected.om);
+  });
+});

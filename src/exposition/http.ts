@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { ConfigError } from '../errors.js';
 import { CONTENT_TYPES, type ExpositionFormat } from './format.js';
 import { negotiateFormat } from './negotiate.js';
@@ -14,10 +15,31 @@ export interface ScrapeResult {
   readonly body: string;
 }
 
-export type Scrape = (format: ExpositionFormat) => Promise<string>;
+/** Serializes the registry: one string, or its chunks in order (written one by one). */
+export type Scrape = (format: ExpositionFormat) => Promise<string | readonly string[]>;
 
 /** A node:http / Express request handler. */
 export type MetricsHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Encoding budget before the writer lets the event loop run (as the serializer does). */
+const WRITE_SLICE_MS = 10;
+
+/**
+ * Writes the chunks in order, yielding to the event loop when a slice of encoding has used
+ * its budget, so a large body never holds the loop in one piece. Stops if the client left.
+ */
+async function writeChunks(res: ServerResponse, chunks: readonly string[]): Promise<void> {
+  let start = performance.now();
+  for (const chunk of chunks) {
+    if (res.destroyed) return;
+    res.write(chunk);
+    if (performance.now() - start > WRITE_SLICE_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      start = performance.now();
+    }
+  }
+  res.end();
+}
 
 export function createMetricsHandler(scrape: Scrape, onError: (e: unknown) => void): MetricsHandler {
   return (req, res) => {
@@ -29,7 +51,14 @@ export function createMetricsHandler(scrape: Scrape, onError: (e: unknown) => vo
     scrape(format).then(
       (body) => {
         res.writeHead(200, { 'Content-Type': CONTENT_TYPES[format], 'Cache-Control': 'no-store' });
-        res.end(req.method === 'HEAD' ? undefined : body);
+        if (req.method === 'HEAD') res.end();
+        else if (typeof body === 'string') res.end(body);
+        else {
+          writeChunks(res, body).catch((e: unknown) => {
+            onError(e);
+            res.destroy();
+          });
+        }
       },
       (e: unknown) => {
         onError(e);
@@ -46,7 +75,7 @@ export interface FastifyReplyLike {
 }
 /** The parts of a Fastify instance we use. */
 export interface FastifyInstanceLike {
-  get(path: string, handler: (request: { headers: IncomingHttpHeaders }, reply: FastifyReplyLike) => Promise<string>): unknown;
+  get(path: string, handler: (request: { headers: IncomingHttpHeaders }, reply: FastifyReplyLike) => Promise<string | Readable>): unknown;
 }
 /** Options of the Fastify plugin. */
 export interface FastifyMetricsOptions {
@@ -62,7 +91,8 @@ export function createFastifyPlugin(scrape: Scrape) {
       const body = await scrape(format);
       reply.header('Content-Type', CONTENT_TYPES[format]);
       reply.header('Cache-Control', 'no-store');
-      return body;
+      // Chunks go out as a stream, one by one (never joined into one large string).
+      return typeof body === 'string' ? body : Readable.from(body, { objectMode: false });
     });
   };
 }

@@ -59,13 +59,13 @@ export class Recorder {
 
   constructor(
     private readonly family: HistogramFamily,
-    /** Label values in catalog order, without the trailing `error_type`. */
-    private readonly base: readonly string[],
+    base: readonly string[],
     private readonly active: GaugeSeries,
     private readonly ctx: RecorderContext,
     /** LLM handles: where token usage goes. */
     private readonly tokens?: TokenSeries,
   ) {
+    // `base`: label values in catalog order without the trailing `error_type`, raw (spans get them unsanitized).
     this.ok = family.child([...base, '']);
     const taps = ctx.taps?.(family.def, this.ok.labelValues);
     this.taps = taps !== undefined && taps.length > 0 ? taps : undefined;
@@ -247,7 +247,10 @@ export class Recorder {
     const errors = (this.errors ??= new Map());
     let s = errors.get(type);
     if (s === undefined) {
-      s = this.family.child([...this.base, type]);
+      // The success series' values (already through the label policy, so they resolve to themselves) with this type.
+      const values = this.ok.labelValues.slice();
+      values[values.length - 1] = type;
+      s = this.family.child(values);
       if (errors.size < MAX_CACHED_ERROR_TYPES) errors.set(type, s);
     }
     return s;

@@ -6,7 +6,7 @@
  * prom-client Registry as a custom metric whose `get()` builds the values at scrape time.
  */
 import type { MetricDef } from '../catalog/metrics.js';
-import { LabelGuard, OTHER, escapeLabelValue, labelKey, type LabelPolicyHooks, type LabelPolicySettings } from './labels.js';
+import { LabelGuard, OTHER, escapeLabelValue, type LabelPolicyHooks, type LabelPolicySettings } from './labels.js';
 
 /** One exemplar: labels (e.g. trace_id/span_id), the observed value and a timestamp in seconds. */
 export interface Exemplar {
@@ -129,6 +129,17 @@ export function formatValue(v: number): string {
   return 'NaN';
 }
 
+/**
+ * `a="x",b="y"` for resolved values: exposition-ready, and an injective key (values are
+ * escaped and quoted). Joined, not concatenated: `+=` would leave a rope of cons strings
+ * (~4x the bytes) in every series.
+ */
+function pairsOf(labels: readonly string[], values: readonly string[]): string {
+  const pairs = new Array<string>(labels.length);
+  for (let i = 0; i < labels.length; i++) pairs[i] = `${labels[i]}="${escapeLabelValue(values[i] as string)}"`;
+  return pairs.join(',');
+}
+
 /** A metric family: a catalog entry bound to its series. */
 export abstract class Family<S extends AnySeries = AnySeries> {
   /** prom-client writes to `name` (it strips `_total` for OpenMetrics); keep it apart from `def.name`. */
@@ -136,9 +147,10 @@ export abstract class Family<S extends AnySeries = AnySeries> {
   readonly help: string;
   abstract readonly type: 'counter' | 'gauge' | 'histogram';
   readonly aggregator = 'sum';
+  /** Keyed by the series' `labelPairs`: escaped and quoted, so injective, and no second string per series. */
   protected readonly series = new Map<string, S>();
   private readonly guard: LabelGuard;
-  private readonly otherKey: string;
+  private readonly otherPairs: string;
   /** Called before each scrape (e.g. to sample event-loop utilization). */
   collect: (() => void) | undefined;
 
@@ -150,7 +162,7 @@ export abstract class Family<S extends AnySeries = AnySeries> {
     this.name = def.name;
     this.help = def.help;
     this.guard = new LabelGuard(def.name, def.labels, settings, hooks);
-    this.otherKey = labelKey(def.labels.map(() => OTHER));
+    this.otherPairs = pairsOf(def.labels, def.labels.map(() => OTHER));
   }
 
   protected abstract create(values: readonly string[], pairs: string): S;
@@ -164,21 +176,18 @@ export abstract class Family<S extends AnySeries = AnySeries> {
     const labels = this.def.labels;
     const resolved = new Array<string>(labels.length);
     for (let i = 0; i < labels.length; i++) resolved[i] = this.guard.resolve(i, values[i] ?? '');
-    let key = labelKey(resolved);
-    let s = this.series.get(key);
+    let pairs = pairsOf(labels, resolved);
+    let s = this.series.get(pairs);
     if (s !== undefined) return s;
     if (this.series.size >= this.settings.maxSeriesPerMetric) {
       for (const l of labels) this.hooks.overflow(this.def.name, l);
-      key = this.otherKey;
-      s = this.series.get(key);
+      pairs = this.otherPairs;
+      s = this.series.get(pairs);
       if (s !== undefined) return s;
       resolved.fill(OTHER);
     }
-    // Joined, not concatenated: `+=` leaves a rope of cons strings (~4x the bytes) in every series.
-    const pairs = new Array<string>(labels.length);
-    for (let i = 0; i < labels.length; i++) pairs[i] = `${labels[i]}="${escapeLabelValue(resolved[i] as string)}"`;
-    s = this.create(Object.freeze(resolved), pairs.join(','));
-    this.series.set(key, s);
+    s = this.create(Object.freeze(resolved), pairs);
+    this.series.set(pairs, s);
     return s;
   }
 
@@ -194,7 +203,7 @@ export abstract class Family<S extends AnySeries = AnySeries> {
 
   /** Removes one series (e.g. a disposed breaker's). Handles already bound to it stop being exported. */
   remove(series: S): void {
-    this.series.delete(labelKey(series.labelValues));
+    this.series.delete(series.labelPairs);
   }
 
   /** Drops every series and admitted label value. */

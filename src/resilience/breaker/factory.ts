@@ -80,7 +80,7 @@ export function createCircuitBreaker<F extends AnyFunction>(
     fn: guarded,
     // Not `guarded(...args)`: one rest array per call instead of two and a spread.
     fire: (...args) =>
-      (b.disposed ? invoke(() => call.apply(undefined, args)) : b.run(undefined, args)) as Promise<Awaited<ReturnType<F>>>,
+      (b.disposed ? invoke(() => call(...args)) : b.run(undefined, args)) as Promise<Awaited<ReturnType<F>>>,
     open: () => b.opossum.open(),
     close: () => b.opossum.close(),
     info: () => b.info(),
