@@ -60,7 +60,7 @@ function options(): Options {
   const filter = filterSrc === undefined || filterSrc === '' ? undefined : new RegExp(filterSrc);
   const cfg: RunConfig = quick
     ? { quick, passes: 1, timeMs: 5, warmupMs: 2, minSamples: 4, batchSync: 32, batchAsync: 16, primeCalls: 64, filter }
-    : { quick, passes: 3, timeMs: 300, warmupMs: 60, minSamples: 48, batchSync: 1000, batchAsync: 250, primeCalls: 20_000, filter };
+    : { quick, passes: 8, timeMs: 120, warmupMs: 20, minSamples: 24, batchSync: 1000, batchAsync: 250, primeCalls: 20_000, filter };
   const suites = list(values.suites ?? env.BENCH_SUITES);
   for (const s of suites) if (!SUITE_IDS.includes(s)) throw new Error(`unknown suite ${s} (one of ${SUITE_IDS.join(', ')})`);
   const everything = suites.length === 0 && filter === undefined;

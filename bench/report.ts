@@ -173,8 +173,23 @@ export function renderMarkdown(runs: readonly NodeRun[], cfg: RunConfig): string
     '  promise pays for its hooks (and more so for each further instance), so the bare `await` itself costs more in the',
     '  suites marked *AsyncLocalStorage in use*; cases are only compared with cases measured in the same state.',
     '- Scrapes: each (implementation, series count) runs in a fresh process: N series created (1,000 tools x N/1,000',
-    '  agents, one observation each), one scrape, heap measured after a forced GC, then timed scrapes. The longest loop',
-    '  block is the largest gap between turns of a `setImmediate` ticker running during the scrape.',
+    '  agents, one observation each), one scrape, heap measured after a forced GC, then timed scrapes through each',
+    '  implementation\'s HTTP path into a response that encodes what it is given. The longest loop block is the largest',
+    '  gap between turns of a `setImmediate` ticker running during the scrape.',
+    '',
+  );
+  const tax = runs.map((run) => {
+    const bare = (suite: string): number | undefined =>
+      run.suites.find((x) => x.id === suite)?.groups.find((g) => g.id === 'async')?.cases.find((c) => c.id === 'bare')?.stats.median;
+    const cells = ['red', 'autometrics', 'correlation', 'composite'] as const;
+    return [major(run.env), ...cells.map((id) => ns(bare(id)))];
+  });
+  out.push(
+    '### What AsyncLocalStorage costs every `await`',
+    '',
+    'The bare `await asyncTool(i)` of each suite (ns, median), by the AsyncLocalStorage instances in use in its process:',
+    '',
+    mdTable(['Node', 'none (red)', 'autometrics\' (1)', 'ours + floor\'s (2)', 'ours + peers\' + OTel context (3)'], tax),
     '',
   );
   for (const run of runs) {

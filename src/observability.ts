@@ -3,7 +3,6 @@
  * every family; all instrumentation hangs off it, and `shutdown()` releases all of it.
  * There are no module-level singletons.
  */
-import { performance } from 'node:perf_hooks';
 import { Registry } from 'prom-client';
 import {
   METRICS, agentDuration, buildInfo, internalErrors, labelOverflow, labelSanitized,
@@ -23,6 +22,7 @@ import {
   type StepOptions, type ToolOptions, type WorkflowHandle,
 } from './instrument/handles.js';
 import { defaultErrorType } from './instrument/error-type.js';
+import { defaultClock } from './instrument/recorder.js';
 import type { ObsContext } from './internal/context.js';
 import { resolveSlos, type SloSpec } from './catalog/slo.js';
 import { createSla, type Sla } from './sla/index.js';
@@ -215,7 +215,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   const settings = resolveSettings(options.cardinality);
   const bucketOverrides = resolveBuckets(options.buckets);
   const slos = resolveSlos(options.slos, 'slos', { buckets: (name) => bucketOverrides.get(name), allowed: settings.allow });
-  const clock = options.clock ?? (() => performance.now());
+  const clock = options.clock ?? defaultClock;
   const logger = options.logger === false ? undefined : (options.logger ?? stderrLogger);
 
   const families = new Map<string, Family>();

@@ -27,6 +27,12 @@ export interface RecorderContext {
 
 const NO_ARGS: readonly unknown[] = Object.freeze([]);
 
+/** The default clock (monotonic ms). Recorders given this very function skip the guards a user clock needs. */
+export const defaultClock = (): number => performance.now();
+
+/** `Promise.prototype.then`: a promise whose `then` is this calls back at most once, through exactly one handler. */
+const nativeThen: unknown = Promise.prototype.then;
+
 // An indexed loop: no iterator allocation on the hot path.
 function notify(taps: readonly ObservationTap[], bucket: number, error: boolean): void {
   for (let k = 0; k < taps.length; k++) (taps[k] as ObservationTap).observe(bucket, error);
@@ -56,6 +62,12 @@ export class Recorder {
   readonly tracer: CallTracer | undefined;
   /** Maps a result to token usage (LLM handles given a `usage` mapper); undefined: one check per call. */
   private readonly usage: ((result: never) => TokenUsage | undefined) | undefined;
+  /** Token series (LLM handles), held directly: one load less per call than through `tokens`. */
+  private readonly inputTokens: HistogramSeries | undefined;
+  private readonly outputTokens: HistogramSeries | undefined;
+
+  /** True when the clock is {@link defaultClock}: it cannot throw or return a non-finite value. */
+  private readonly trustedClock: boolean;
 
   constructor(
     private readonly family: HistogramFamily,
@@ -63,14 +75,17 @@ export class Recorder {
     private readonly active: GaugeSeries,
     private readonly ctx: RecorderContext,
     /** LLM handles: where token usage goes. */
-    private readonly tokens?: TokenSeries,
+    tokens?: TokenSeries,
   ) {
     // `base`: label values in catalog order without the trailing `error_type`, raw (spans get them unsanitized).
     this.ok = family.child([...base, '']);
     const taps = ctx.taps?.(family.def, this.ok.labelValues);
     this.taps = taps !== undefined && taps.length > 0 ? taps : undefined;
     this.tracer = ctx.tracer?.(family.def, base);
+    this.trustedClock = ctx.clock === defaultClock;
     this.usage = tokens?.usage;
+    this.inputTokens = tokens?.input;
+    this.outputTokens = tokens?.output;
   }
 
   /** Marks a call in flight and returns its start time (clock units: ms; NaN when the clock failed). */
@@ -91,7 +106,14 @@ export class Recorder {
         const b = ex === undefined ? this.ok.observe(d) : this.ok.observeWithExemplar(d, ex, this.exemplarTime(t1));
         if (this.taps !== undefined) notify(this.taps, b, false);
       }
-      if (this.usage !== undefined) this.usageOf(this.usage, result, span);
+      const usage = this.usage;
+      if (usage !== undefined) {
+        const u = this.usageOf(usage, result);
+        if (u !== undefined) {
+          this.recordUsage(u);
+          span?.usage(u.input, u.output);
+        }
+      }
     } catch (e) {
       this.ctx.diag.error('record', e);
     }
@@ -125,6 +147,7 @@ export class Recorder {
   // The clock is user-injectable: it runs outside the wrapped call's try, so it must never
   // throw. Each bad reading (thrown or non-finite) is counted once and yields NaN.
   private now(): number {
+    if (this.trustedClock) return performance.now();
     let t: number;
     try {
       t = this.ctx.clock();
@@ -139,10 +162,10 @@ export class Recorder {
 
   /** Seconds from `t0` to `t1`, or undefined when there is no usable reading (never observe NaN or a negative). */
   private elapsed(t0: number, t1: number): number | undefined {
-    if (Number.isNaN(t0) || Number.isNaN(t1)) return undefined;
     const d = (t1 - t0) / 1000;
     if (d >= 0) return d;
-    this.ctx.diag.error('clock', new RangeError('clock went backwards'));
+    // NaN: a reading failed (already counted); otherwise the clock went backwards.
+    if (!Number.isNaN(d)) this.ctx.diag.error('clock', new RangeError('clock went backwards'));
     return undefined;
   }
 
@@ -173,6 +196,22 @@ export class Recorder {
         then = (r as { then?: unknown }).then;
       } catch (e) {
         this.ctx.diag.error('record', e);
+      }
+      if (then === nativeThen) {
+        // A promise (subclasses included) calls back once, through one handler: no guard needed. Its
+        // `then` can still throw (a subclass's species constructor), before calling anything back.
+        try {
+          (then as (ok: (v: unknown) => void, ko: (e: unknown) => void) => unknown).call(
+            r,
+            (v) => this.success(t0, v, span),
+            (e) => this.failure(t0, e, span),
+          );
+        } catch (e) {
+          this.active.value -= 1;
+          span?.ok(NaN);
+          this.ctx.diag.error('record', e);
+        }
+        return r;
       }
       if (typeof then === 'function') {
         // A non-conforming thenable may call back twice or throw after calling back: settle once.
@@ -206,28 +245,27 @@ export class Recorder {
     return r;
   }
 
-  /** Token usage read from an LLM call's result by the handle's mapper. */
-  private usageOf(usage: (result: never) => TokenUsage | undefined, result: unknown, span: CallSpan | undefined): void {
-    let u: TokenUsage | undefined;
+  /** Token usage read from an LLM call's result by the handle's mapper (undefined when it threw or gave none). */
+  private usageOf(usage: (result: never) => TokenUsage | undefined, result: unknown): TokenUsage | undefined {
     try {
-      u = usage(result as never);
+      const u = usage(result as never);
+      return u === null ? undefined : u;
     } catch (e) {
       this.ctx.diag.error('usage', e);
-      return;
+      return undefined;
     }
-    if (u === undefined || u === null) return;
-    this.recordUsage(u);
-    span?.usage(u.input, u.output);
   }
 
   /** Records token usage measured elsewhere (LLM handles; a no-op for other kinds). */
   recordUsage(u: TokenUsage): void {
-    const t = this.tokens;
-    if (t === undefined) return;
+    const input = this.inputTokens;
+    const output = this.outputTokens;
+    if (input === undefined || output === undefined) return;
     try {
-      const { input, output } = u;
-      if (typeof input === 'number' && input >= 0 && input !== Infinity) t.input.observe(input);
-      if (typeof output === 'number' && output >= 0 && output !== Infinity) t.output.observe(output);
+      const i = u.input;
+      const o = u.output;
+      if (typeof i === 'number' && i >= 0 && i !== Infinity) input.observe(i);
+      if (typeof o === 'number' && o >= 0 && o !== Infinity) output.observe(o);
     } catch (e) {
       this.ctx.diag.error('usage', e);
     }
