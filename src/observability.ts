@@ -31,6 +31,7 @@ import type { LabelPolicyHooks, LabelPolicySettings } from './metrics/labels.js'
 import { installRuntimeMetrics } from './metrics/use/runtime.js';
 import { createResilience, type ResilienceApi } from './resilience/resilience.js';
 import { createTracing, type Tracing, type TracingApi, type TracingOptions } from './tracing/index.js';
+import { liveTracer } from './tracing/provider.js';
 import { CounterFamily, GaugeFamily, HistogramFamily, type CounterSeries, type Family } from './metrics/store.js';
 import { VERSION } from './version.js';
 
@@ -305,7 +306,8 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
     clock,
     logger,
     correlationId: () => tracingHooks.current?.api.correlationId(),
-    activeExemplar: () => tracingHooks.current?.activeExemplar(),
+    // The no-provider check first: with no SDK this is one global load per observation.
+    activeExemplar: () => (liveTracer() === undefined ? undefined : tracingHooks.current?.activeExemplar()),
     onShutdown: (fn) => void shutdownHooks.push(fn),
   };
   if (options.runtimeMetrics !== false) {

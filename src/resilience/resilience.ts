@@ -132,7 +132,7 @@ export function createResilience(ctx: ObsContext): ResilienceApi {
       diag: ctx.diag,
       logger: ctx.logger,
       correlationId: () => ctx.correlationId(),
-      exemplar: () => ctx.activeExemplar(),
+      exemplar: ctx.activeExemplar,
       released: (b) => {
         breakers.release(b);
         disposers.delete(b);
@@ -147,7 +147,7 @@ export function createResilience(ctx: ObsContext): ResilienceApi {
       wait: ctx.histogram(poolWaitTime),
       rejections: ctx.counter(poolRejections),
       clock,
-      exemplar: () => ctx.activeExemplar(),
+      exemplar: ctx.activeExemplar,
       timers: defaultTimers,
       released: (p) => {
         if (pools.get(p.name) === p) pools.delete(p.name);

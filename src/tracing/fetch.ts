@@ -51,8 +51,10 @@ export function instrumentFetch<F extends FetchLike>(state: TracingState, fetchI
     const m = normalizeMethod(method);
     const parent = context.active();
     let span: Span;
+    // The span's end uses the base it started on.
+    const base = state.spanBase(t0);
     try {
-      const startTime = state.spanTime(t0);
+      const startTime = state.spanTime(base, t0);
       const attributes: Attributes = { 'http.request.method': m, ...urlAttributes(input) };
       const id = state.current()?.id;
       if (id !== undefined) attributes[SPAN_ATTRIBUTES.correlationId] = id;
@@ -86,7 +88,7 @@ export function instrumentFetch<F extends FetchLike>(state: TracingState, fetchI
             s.setAttribute(SPAN_ATTRIBUTES.errorType, String(res.status));
             s.setStatus({ code: SpanStatusCode.ERROR, message: String(res.status) });
           }
-          s.end(state.spanTime(t1));
+          s.end(state.spanTime(base, t1));
         } catch (e) {
           state.ctx.diag.error('tracing', e);
         }
@@ -95,8 +97,8 @@ export function instrumentFetch<F extends FetchLike>(state: TracingState, fetchI
       (err: unknown) => {
         try {
           const t1 = state.now();
-          recordFailure(s, err, errorTypeOf(err), state.spanTime(t1));
-          s.end(state.spanTime(t1));
+          recordFailure(s, err, errorTypeOf(err), state.spanTime(base, t1));
+          s.end(state.spanTime(base, t1));
         } catch (e) {
           state.ctx.diag.error('tracing', e);
         }

@@ -18,6 +18,7 @@ import type { HistogramFamily, HistogramSeries } from '../metrics/store.js';
 import { liveTracer } from './provider.js';
 import { cleanText, SPAN_ATTRIBUTES, recordFailure } from './spans.js';
 import type { CorrelationState, TracingState } from './state.js';
+import type { WallBase } from './wall-clock.js';
 
 /** A node:http request handler. */
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -120,6 +121,8 @@ export class ServerCall {
     private readonly method: string,
     private readonly path: string,
     private readonly route: () => string | undefined,
+    /** The wall-clock base the span started on (its end uses the same). */
+    private readonly base: WallBase | undefined,
   ) {}
 
   /** Runs `fn` in this request's correlation scope and (with a span) trace context. */
@@ -169,13 +172,13 @@ export class ServerCall {
         if (status !== undefined) span.setAttribute('http.response.status_code', status);
         if (errorType !== '') {
           const err = this.hasError ? this.error : undefined;
-          if (err !== undefined) recordFailure(span, err, errorType, http.state.spanTime(t1));
+          if (err !== undefined) recordFailure(span, err, errorType, http.state.spanTime(this.base, t1));
           else {
             span.setAttribute(SPAN_ATTRIBUTES.errorType, errorType);
             span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
           }
         }
-        span.end(http.state.spanTime(t1));
+        span.end(http.state.spanTime(this.base, t1));
       }
     } catch (e) {
       http.state.ctx.diag.error('http', e);
@@ -221,9 +224,11 @@ export class HttpServerTracing {
       const path = pathOf(req.url);
       let span: Span | undefined;
       let ctx: Context | undefined;
+      let base: WallBase | undefined;
       if (tracer !== undefined) {
         const parent = propagation.extract(ROOT_CONTEXT, req.headers);
-        const startTime = state.spanTime(t0);
+        base = state.spanBase(t0);
+        const startTime = state.spanTime(base, t0);
         const attributes = {
           'http.request.method': method,
           'url.path': cleanText(path, MAX_PATH),
@@ -238,7 +243,7 @@ export class HttpServerTracing {
         );
         ctx = trace.setSpan(parent, span);
       }
-      const call = new ServerCall(this, res, correlation, span, ctx, t0, method, path, route ?? (() => this.settings.route(req)));
+      const call = new ServerCall(this, res, correlation, span, ctx, t0, method, path, route ?? (() => this.settings.route(req)), base);
       res.once('finish', () => call.end(true));
       res.once('close', () => call.end(res.writableFinished));
       return call;

@@ -16,11 +16,12 @@
  * The conventions are still moving: every name lives in {@link SPAN_ATTRIBUTES} and {@link spanSpecFor},
  * so a rename is one edit.
  */
-import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type TimeInput, type Tracer } from '@opentelemetry/api';
 import { agentDuration, llmCallDuration, stepDuration, toolDuration, workflowDuration, type MetricDef } from '../catalog/metrics.js';
 import type { CallSpan, CallTracer, ExemplarLabels } from '../internal/span-hook.js';
 import { liveTracer } from './provider.js';
 import type { TracingState } from './state.js';
+import type { WallBase } from './wall-clock.js';
 
 /** Attribute names (GenAI semantic conventions, plus ours under `agentobs.`). */
 export const SPAN_ATTRIBUTES = Object.freeze({
@@ -147,7 +148,7 @@ function exceptionMessage(err: unknown): string | undefined {
 }
 
 /** Records a failure on `span`: `error.type`, ERROR status, an `exception` event. Never throws. */
-export function recordFailure(span: Span, err: unknown, errorType: string, time: number | undefined): void {
+export function recordFailure(span: Span, err: unknown, errorType: string, time: TimeInput | undefined): void {
   span.setAttribute(SPAN_ATTRIBUTES.errorType, errorType);
   span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
   const attrs: Attributes = { [SPAN_ATTRIBUTES.exceptionType]: exceptionType(err) };
@@ -163,6 +164,8 @@ class LiveCall implements CallSpan {
     private readonly ctx: ReturnType<typeof context.active>,
     readonly exemplar: ExemplarLabels | undefined,
     private readonly state: TracingState,
+    /** The wall-clock base the span started on (its end uses the same, so the duration is the recorder's). */
+    private readonly base: WallBase | undefined,
   ) {}
 
   run(fn: (this: unknown, ...args: unknown[]) => unknown, thisArg: unknown, args: readonly unknown[]): unknown {
@@ -180,14 +183,14 @@ class LiveCall implements CallSpan {
 
   ok(t1: number): void {
     try {
-      this.span.end(this.state.spanTime(t1));
+      this.span.end(this.state.spanTime(this.base, t1));
     } catch (e) {
       this.state.ctx.diag.error('tracing', e);
     }
   }
 
   fail(t1: number, err: unknown, errorType: string): void {
-    const time = this.state.spanTime(t1);
+    const time = this.state.spanTime(this.base, t1);
     try {
       recordFailure(this.span, err, errorType, time);
     } catch (e) {
@@ -212,10 +215,18 @@ class PassiveCall implements CallSpan {
   fail(): void {}
 }
 
+/** A started span, the context that makes it active, and the wall-clock base of its times. */
+export interface StartedSpan {
+  readonly span: Span;
+  readonly ctx: ReturnType<typeof context.active>;
+  readonly base: WallBase | undefined;
+}
+
 /** Starts a span under the active context, stamped with the correlation ID. Throws only what the tracer throws. */
-export function startSpan(tracer: Tracer, state: TracingState, spec: SpanSpec, t0: number): { span: Span; ctx: ReturnType<typeof context.active> } {
+export function startSpan(tracer: Tracer, state: TracingState, spec: SpanSpec, t0: number): StartedSpan {
   const parent = context.active();
-  const startTime = state.spanTime(t0);
+  const base = state.spanBase(t0);
+  const startTime = state.spanTime(base, t0);
   const span = tracer.startSpan(
     spec.name,
     startTime === undefined ? { kind: spec.kind, attributes: spec.attributes } : { kind: spec.kind, attributes: spec.attributes, startTime },
@@ -223,7 +234,7 @@ export function startSpan(tracer: Tracer, state: TracingState, spec: SpanSpec, t
   );
   const id = state.current()?.id;
   if (id !== undefined) span.setAttribute(SPAN_ATTRIBUTES.correlationId, id);
-  return { span, ctx: trace.setSpan(parent, span) };
+  return { span, ctx: trace.setSpan(parent, span), base };
 }
 
 /** The {@link CallTracer} of one recorder. */
@@ -237,8 +248,8 @@ class SpanCallTracer implements CallTracer {
     const tracer = liveTracer();
     if (tracer === undefined) return undefined;
     try {
-      const { span, ctx } = startSpan(tracer, this.state, this.spec, t0);
-      return new LiveCall(span, ctx, this.state.exemplarOf(span), this.state);
+      const { span, ctx, base } = startSpan(tracer, this.state, this.spec, t0);
+      return new LiveCall(span, ctx, this.state.exemplarOf(span), this.state, base);
     } catch (e) {
       this.state.ctx.diag.error('tracing', e);
       return undefined;

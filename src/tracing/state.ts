@@ -5,7 +5,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
-import { context, INVALID_TRACEID, trace, TraceFlags, type Span, type SpanContext } from '@opentelemetry/api';
+import { context, INVALID_TRACEID, trace, TraceFlags, type HrTime, type Span, type SpanContext } from '@opentelemetry/api';
 import { correlationIdsReplaced } from '../catalog/metrics.js';
 import { ConfigError } from '../errors.js';
 import type { ObsContext } from '../internal/context.js';
@@ -14,6 +14,7 @@ import type { CounterSeries } from '../metrics/store.js';
 import { checkCorrelationId, generateCorrelationId, type RejectReason } from './correlation/id.js';
 import { parseTraceparent, validTracestate } from './correlation/traceparent.js';
 import { liveTracer } from './provider.js';
+import { toHrTime, WallClock, type WallBase } from './wall-clock.js';
 
 /** Options of the tracing side of {@link createObservability} (`tracing: {...}`). */
 export interface TracingOptions {
@@ -80,6 +81,7 @@ export class TracingState {
   private readonly replaced: Partial<Record<RejectReason, CounterSeries>> = {};
   /** After `shutdown()` nothing is bound any more (that would register families again). */
   private closed = false;
+  private readonly wall = new WallClock(performance.timeOrigin);
 
   constructor(
     readonly ctx: ObsContext,
@@ -90,14 +92,22 @@ export class TracingState {
     ctx.onShutdown(() => void (this.closed = true));
   }
 
-  /** A recorder clock reading as a span time, or `undefined` to let the tracer read its own clock. */
-  spanTime(t: number): number | undefined {
-    return this.realClock && Number.isFinite(t) ? t : undefined;
+  /**
+   * The wall-clock base of a span starting at recorder time `t0`, or `undefined` to let the
+   * tracer read its own clock (a user clock, or a failed reading). Kept by the span for its end.
+   */
+  spanBase(t0: number): WallBase | undefined {
+    return this.realClock && Number.isFinite(t0) && t0 >= 0 ? this.wall.baseAt(t0) : undefined;
+  }
+
+  /** Recorder time `t` as a span time on `base`, or `undefined` to let the tracer read its own clock. */
+  spanTime(base: WallBase | undefined, t: number): HrTime | undefined {
+    return base !== undefined && Number.isFinite(t) && t >= 0 ? toHrTime(base, t) : undefined;
   }
 
   /** Exemplar timestamp (Unix seconds) of an observation at recorder time `t1`. */
   timestamp(t1: number): number {
-    return (this.realClock && Number.isFinite(t1) ? performance.timeOrigin + t1 : Date.now()) / 1000;
+    return (this.realClock && Number.isFinite(t1) && t1 >= 0 ? this.wall.epochMs(t1) : Date.now()) / 1000;
   }
 
   /** The recorder clock, never throwing (NaN on a bad reading). */

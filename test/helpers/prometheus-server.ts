@@ -3,13 +3,9 @@
  * storage, exemplar storage on, 1 s scrapes. Stopped by the PID of the child we spawned,
  * never by name. Recipe and traps: /work/shared/PROMETHEUS-STACK.md.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { freePort, sleep, startDaemon } from './daemon.js';
 
 export const PROMETHEUS_BIN = '/usr/bin/prometheus';
 
@@ -32,15 +28,7 @@ export interface PrometheusServer {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { freePort };
 
 /** Optional extras: rule files to load and an Alertmanager to send alerts to. */
 export interface PrometheusOptions {
@@ -51,46 +39,33 @@ export interface PrometheusOptions {
 }
 
 export async function startPrometheus(targets: readonly PrometheusTarget[], options: PrometheusOptions = {}): Promise<PrometheusServer> {
-  if (!existsSync(PROMETHEUS_BIN)) throw new Error(`${PROMETHEUS_BIN} not found: apt-get install -y --no-install-recommends prometheus`);
-  const dir = await mkdtemp(path.join(tmpdir(), 'agentobs-prom-'));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const config = [
-    'global: {scrape_interval: 1s, evaluation_interval: 1s}',
-    'scrape_configs:',
-    ...targets.map((t) => `  - {job_name: ${JSON.stringify(t.job)}, metrics_path: ${JSON.stringify(t.metricsPath ?? '/metrics')}, static_configs: [{targets: [${JSON.stringify(t.address)}]}]}`),
-    ...(options.ruleFiles === undefined ? [] : ['rule_files:', ...Object.keys(options.ruleFiles).map((f) => `  - ${JSON.stringify(f)}`)]),
-    ...(options.alertmanager === undefined ? [] : [`alerting: {alertmanagers: [{static_configs: [{targets: [${JSON.stringify(options.alertmanager)}]}]}]}`]),
-    '',
-  ].join('\n');
-  await writeFile(path.join(dir, 'prometheus.yml'), config);
-  for (const [name, content] of Object.entries(options.ruleFiles ?? {})) await writeFile(path.join(dir, name), content);
-  const child: ChildProcess = spawn(
-    PROMETHEUS_BIN,
-    [
-      `--config.file=${path.join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${path.join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      `--web.external-url=${url}/`,
-      '--enable-feature=exemplar-storage',
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const exited = once(child, 'exit');
-
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(killer);
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
+  const daemon = await startDaemon({
+    name: 'prometheus',
+    bin: PROMETHEUS_BIN,
+    aptPackage: 'prometheus',
+    tmpPrefix: 'agentobs-prom-',
+    prepare: async (dir, port, url) => {
+      const config = [
+        'global: {scrape_interval: 1s, evaluation_interval: 1s}',
+        'scrape_configs:',
+        ...targets.map((t) => `  - {job_name: ${JSON.stringify(t.job)}, metrics_path: ${JSON.stringify(t.metricsPath ?? '/metrics')}, static_configs: [{targets: [${JSON.stringify(t.address)}]}]}`),
+        ...(options.ruleFiles === undefined ? [] : ['rule_files:', ...Object.keys(options.ruleFiles).map((f) => `  - ${JSON.stringify(f)}`)]),
+        ...(options.alertmanager === undefined ? [] : [`alerting: {alertmanagers: [{static_configs: [{targets: [${JSON.stringify(options.alertmanager)}]}]}]}`]),
+        '',
+      ].join('\n');
+      await writeFile(path.join(dir, 'prometheus.yml'), config);
+      for (const [name, content] of Object.entries(options.ruleFiles ?? {})) await writeFile(path.join(dir, name), content);
+      return [
+        `--config.file=${path.join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${path.join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        `--web.external-url=${url}/`,
+        '--enable-feature=exemplar-storage',
+        '--log.level=warn',
+      ];
+    },
+  });
+  const { url, output: out } = daemon;
 
   const api = async <T>(apiPath: string, params: Record<string, string> = {}): Promise<T> => {
     const u = new URL(`/api/v1/${apiPath}`, url);
@@ -100,32 +75,18 @@ export async function startPrometheus(targets: readonly PrometheusTarget[], opti
     return body.data;
   };
 
-  try {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}:\n${out}`);
-      const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
-      if (ready) break;
-      if (Date.now() > deadline) throw new Error(`prometheus not ready after 30 s:\n${out}`);
-      await sleep(50);
-    }
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-
   return {
     url,
-    pid: child.pid as number,
+    pid: daemon.pid,
     api,
-    output: () => out,
-    stop,
+    output: out,
+    stop: daemon.stop,
     waitUp: async (job, timeoutMs = 30_000) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const r = await api<{ result: { value: [number, string] }[] }>('query', { query: `up{job=${JSON.stringify(job)}}` });
         if (r.result.some((s) => s.value[1] === '1')) return;
-        if (Date.now() > deadline) throw new Error(`up{job="${job}"} not 1 after ${timeoutMs} ms:\n${out}`);
+        if (Date.now() > deadline) throw new Error(`up{job="${job}"} not 1 after ${timeoutMs} ms:\n${out()}`);
         await sleep(200);
       }
     },

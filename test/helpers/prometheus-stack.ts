@@ -5,18 +5,13 @@
  * temporary storage. Processes are stopped by the PID of the child we spawned, never by
  * name. Recipe and traps: /work/shared/PROMETHEUS-STACK.md.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, startPrometheus, type PrometheusServer, type PrometheusTarget } from './prometheus-server.js';
+import { startDaemon } from './daemon.js';
+import { startPrometheus, type PrometheusServer, type PrometheusTarget } from './prometheus-server.js';
 
 export const ALERTMANAGER_BIN = '/usr/bin/prometheus-alertmanager';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** One alert in one webhook notification. */
 export interface ReceivedAlert {
@@ -107,68 +102,41 @@ export interface Alertmanager {
  * to `webhookUrl` within about a second (group_wait/group_interval 1s), resolved ones included.
  */
 export async function startAlertmanager(webhookUrl: string): Promise<Alertmanager> {
-  if (!existsSync(ALERTMANAGER_BIN)) {
-    throw new Error(`${ALERTMANAGER_BIN} not found: apt-get install -y --no-install-recommends prometheus-alertmanager`);
-  }
-  const dir = await mkdtemp(path.join(tmpdir(), 'agentobs-am-'));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  await writeFile(
-    path.join(dir, 'alertmanager.yml'),
-    [
-      'route:',
-      '  receiver: webhook',
-      "  group_by: ['...']",
-      '  group_wait: 1s',
-      '  group_interval: 1s',
-      '  repeat_interval: 1h',
-      'receivers:',
-      '  - name: webhook',
-      '    webhook_configs:',
-      `      - url: ${JSON.stringify(webhookUrl)}`,
-      '        send_resolved: true',
-      '',
-    ].join('\n'),
-  );
-  const child = spawn(
-    ALERTMANAGER_BIN,
-    [
-      `--config.file=${path.join(dir, 'alertmanager.yml')}`,
-      `--storage.path=${path.join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      `--web.external-url=${url}/`,
-      // Gossip would bind *:9094 and fail when anything else holds it; a single node needs none.
-      '--cluster.listen-address=',
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const exited = once(child, 'exit');
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(killer);
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
-  try {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`alertmanager exited with ${child.exitCode}:\n${out}`);
-      if (await fetch(`${url}/-/ready`).then((r) => r.ok, () => false)) break;
-      if (Date.now() > deadline) throw new Error(`alertmanager not ready after 30 s:\n${out}`);
-      await sleep(50);
-    }
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  return { url, address: `127.0.0.1:${port}`, pid: child.pid as number, output: () => out, stop };
+  const d = await startDaemon({
+    name: 'alertmanager',
+    bin: ALERTMANAGER_BIN,
+    aptPackage: 'prometheus-alertmanager',
+    tmpPrefix: 'agentobs-am-',
+    prepare: async (dir, port, url) => {
+      await writeFile(
+        path.join(dir, 'alertmanager.yml'),
+        [
+          'route:',
+          '  receiver: webhook',
+          "  group_by: ['...']",
+          '  group_wait: 1s',
+          '  group_interval: 1s',
+          '  repeat_interval: 1h',
+          'receivers:',
+          '  - name: webhook',
+          '    webhook_configs:',
+          `      - url: ${JSON.stringify(webhookUrl)}`,
+          '        send_resolved: true',
+          '',
+        ].join('\n'),
+      );
+      return [
+        `--config.file=${path.join(dir, 'alertmanager.yml')}`,
+        `--storage.path=${path.join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        `--web.external-url=${url}/`,
+        // Gossip would bind *:9094 and fail when anything else holds it; a single node needs none.
+        '--cluster.listen-address=',
+        '--log.level=warn',
+      ];
+    },
+  });
+  return { url: d.url, address: `127.0.0.1:${d.port}`, pid: d.pid, output: d.output, stop: d.stop };
 }
 
 /** Prometheus + Alertmanager + webhook receiver. */
