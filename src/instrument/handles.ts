@@ -5,7 +5,7 @@
 import { ConfigError } from '../errors.js';
 import { labelKey } from '../metrics/labels.js';
 import type { GaugeFamily, HistogramFamily } from '../metrics/store.js';
-import { Recorder, runWith, wrapWith, type RecorderContext, type TokenUsage } from './recorder.js';
+import { Recorder, runWith, wrapWith, type RecorderContext, type RecorderKind, type TokenUsage } from './recorder.js';
 
 /** The kinds of unit this package instruments. */
 export type OperationKind = 'agent' | 'workflow' | 'step' | 'tool' | 'llm';
@@ -104,93 +104,115 @@ function requireObject(value: unknown, path: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-class Handle implements OperationHandle {
-  constructor(
-    readonly kind: OperationKind,
-    readonly name: string,
-    protected readonly rec: Recorder,
-  ) {}
+/** What the handles of one kind share. */
+interface HandleKind extends RecorderKind {
+  readonly kind: OperationKind;
+  /** Workflow handles bind their steps through it. */
+  readonly factory: HandleFactory;
+}
+
+/**
+ * Every kind of handle is this one class (the workflow's `step` and the LLM call's
+ * `recordUsage` included, each typed only where it applies), so the recorder methods it
+ * inherits see one object shape whatever mix of kinds a service binds.
+ */
+class Handle extends Recorder<HandleKind> implements WorkflowHandle, LlmCallHandle {
+  get kind(): OperationKind {
+    return this.shared.kind;
+  }
   run<R>(fn: () => R): R {
-    return runWith(this.rec, fn);
+    return runWith(this, fn);
   }
   wrap<F extends AnyFunction>(fn: F): F {
     if (typeof fn !== 'function') throw new ConfigError(`${this.kind}(${this.name}).wrap`, 'a function', fn);
-    return wrapWith(this.rec, fn);
-  }
-  record(durationSeconds: number, error?: unknown): void {
-    this.rec.record(durationSeconds, error);
-  }
-}
-
-class Workflow extends Handle implements WorkflowHandle {
-  constructor(
-    name: string,
-    rec: Recorder,
-    private readonly handles: HandleFactory,
-  ) {
-    super('workflow', name, rec);
+    return wrapWith(this, fn);
   }
   step(name: string): OperationHandle {
-    return this.handles.step(name, { workflow: this.name });
-  }
-}
-
-class LlmCall extends Handle implements LlmCallHandle {
-  recordUsage(usage: TokenUsage): void {
-    this.rec.recordUsage(usage);
+    if (this.shared.kind !== 'workflow') throw new ConfigError(`${this.kind}(${this.name}).step`, 'a workflow handle', this.kind);
+    return this.shared.factory.step(name, { workflow: this.name });
   }
 }
 
 const MAX_CACHED_HANDLES = 10_000;
 
-/** Binds handles and caches them per name tuple so repeated `obs.step('plan')` calls are cheap. */
+/**
+ * Binds handles and caches them per name tuple so repeated `obs.step('plan')` calls are cheap.
+ * Two-name kinds (steps, tools) are cached in a map per outer name rather than under one joined
+ * key: a lookup builds no string, and a cached handle keeps no key of its own.
+ */
 export class HandleFactory {
-  private readonly cache = new Map<string, OperationHandle>();
-  private readonly byMapper = new WeakMap<object, Map<string, LlmCallHandle>>();
+  private readonly kinds: Readonly<Record<OperationKind, HandleKind>>;
+  private readonly agents = new Map<string, Handle>();
+  private readonly workflows = new Map<string, Handle>();
+  /** By workflow, then step name. */
+  private readonly steps = new Map<string, Map<string, Handle>>();
+  /** By agent, then tool name. */
+  private readonly tools = new Map<string, Map<string, Handle>>();
+  /** LLM handles without a mapper, by `labelKey` of their four names (few, so a joined key is fine). */
+  private readonly llms = new Map<string, Handle>();
+  private readonly byMapper = new WeakMap<object, Map<string, Handle>>();
+  /** Handles in every cache above but `byMapper`'s (each mapper's map is capped on its own). */
+  private cachedCount = 0;
+  private readonly tokens: HistogramFamily;
 
-  constructor(
-    private readonly f: HandleFamilies,
-    private readonly ctx: RecorderContext,
-  ) {}
+  constructor(f: HandleFamilies, ctx: RecorderContext) {
+    // `nameIndex`: where the handle's name sits among its family's labels.
+    const kind = (k: OperationKind, family: HistogramFamily, nameIndex: number): HandleKind =>
+      ({ kind: k, family, nameIndex, active: f.active, ctx, factory: this });
+    this.kinds = {
+      agent: kind('agent', f.agent, 0),
+      workflow: kind('workflow', f.workflow, 0),
+      step: kind('step', f.step, 1),
+      tool: kind('tool', f.tool, 0),
+      llm: kind('llm', f.llm, 2),
+    };
+    this.tokens = f.tokens;
+  }
 
-  private cached<H extends OperationHandle>(key: string, make: () => H): H {
-    const hit = this.cache.get(key);
-    if (hit !== undefined) return hit as H;
-    const h = make();
-    if (this.cache.size < MAX_CACHED_HANDLES) this.cache.set(key, h);
+  private cache<K>(map: Map<K, Handle>, key: K, h: Handle): Handle {
+    if (this.cachedCount < MAX_CACHED_HANDLES) {
+      map.set(key, h);
+      this.cachedCount++;
+    }
     return h;
   }
 
-  private recorder(family: HistogramFamily, kind: OperationKind, name: string, base: string[]): Recorder {
-    return new Recorder(family, base, this.f.active.child([kind, name]), this.ctx);
+  /** The cached handle of a two-name kind, or a new one (cached while under the cap). */
+  private paired(cache: Map<string, Map<string, Handle>>, outer: string, name: string, make: () => Handle): Handle {
+    const inner = cache.get(outer);
+    const hit = inner?.get(name);
+    if (hit !== undefined) return hit;
+    const h = make();
+    if (this.cachedCount >= MAX_CACHED_HANDLES) return h;
+    // Keyed by the handle's own (interned) name: the key costs no second string.
+    if (inner === undefined) cache.set(outer, new Map([[h.name, h]]));
+    else inner.set(h.name, h);
+    this.cachedCount++;
+    return h;
   }
 
   agent(name: string): OperationHandle {
     requireName(name, 'agent');
-    return this.cached(labelKey([name], 'a'), () => new Handle('agent', name, this.recorder(this.f.agent, 'agent', name, [name])));
+    return this.agents.get(name) ?? this.cache(this.agents, name, new Handle(this.kinds.agent, name, [name]));
   }
 
   workflow(name: string): WorkflowHandle {
     requireName(name, 'workflow');
-    return this.cached(labelKey([name], 'w'), () => new Workflow(name, this.recorder(this.f.workflow, 'workflow', name, [name]), this));
+    return this.workflows.get(name) ?? this.cache(this.workflows, name, new Handle(this.kinds.workflow, name, [name]));
   }
 
   step(name: string, options?: StepOptions): OperationHandle {
     requireName(name, 'step');
     const o = requireObject(options, 'step options');
     const workflow = optionalName(o.workflow, 'step options.workflow', '');
-    return this.cached(labelKey([workflow, name], 's'), () =>
-      new Handle('step', name, this.recorder(this.f.step, 'step', name, [workflow, name])),
-    );
+    return this.paired(this.steps, workflow, name, () => new Handle(this.kinds.step, name, [workflow, name]));
   }
 
   tool(name: string, options?: ToolOptions): OperationHandle {
     requireName(name, 'tool');
     const o = requireObject(options, 'tool options');
     const agent = optionalName(o.agent, 'tool options.agent', '');
-    return this.cached(labelKey([agent, name], 't'), () =>
-      new Handle('tool', name, this.recorder(this.f.tool, 'tool', name, [name, agent])),
-    );
+    return this.paired(this.tools, agent, name, () => new Handle(this.kinds.tool, name, [name, agent]));
   }
 
   llm<T>(options: LlmCallOptions<T>): LlmCallHandle {
@@ -202,19 +224,15 @@ export class HandleFactory {
     if (o.usage !== undefined && typeof o.usage !== 'function') throw new ConfigError('llm options.usage', 'a function', o.usage);
     const usage = o.usage as ((result: never) => TokenUsage | undefined) | undefined;
     const base = [operation, provider, model, agent];
-    const make = (): LlmCallHandle =>
-      new LlmCall(
-        'llm',
-        model,
-        new Recorder(this.f.llm, base, this.f.active.child(['llm', model]), this.ctx, {
-          input: this.f.tokens.child([...base, 'input']),
-          output: this.f.tokens.child([...base, 'output']),
-          usage,
-        }),
-      );
+    const make = (): Handle =>
+      new Handle(this.kinds.llm, model, base, {
+        input: this.tokens.child([...base, 'input']),
+        output: this.tokens.child([...base, 'output']),
+        usage,
+      });
     // Length-prefixed (injective): names may contain any separator we could pick.
     const key = labelKey(base, 'l');
-    if (usage === undefined) return this.cached(key, make);
+    if (usage === undefined) return this.llms.get(key) ?? this.cache(this.llms, key, make());
     // Handles with a mapper are cached per mapper identity, so calling obs.llm() per request with
     // a module-level mapper binds once; a fresh closure per call still works, just uncached.
     let perMapper = this.byMapper.get(usage);

@@ -1,13 +1,14 @@
 /**
- * One recorder per pre-bound operation (kind + names): the success series and in-flight
- * gauge are bound at construction; error series are bound on first use per error type
- * and cached. The hot path is a clock read, a gauge add, a bucket scan and three adds.
+ * One recorder per pre-bound operation (kind + names): the success series is bound at
+ * construction; the in-flight gauge on the first timed call, and error series on first use
+ * per error type (cached). The hot path is a clock read, a gauge add, a bucket scan and
+ * two adds.
  */
 import type { MetricDef } from '../catalog/metrics.js';
 import type { Diag } from '../internal/diag.js';
 import type { CallSpan, CallTracer } from '../internal/span-hook.js';
 import type { ObservationTap } from '../internal/tap.js';
-import type { GaugeSeries, HistogramFamily, HistogramSeries } from '../metrics/store.js';
+import type { GaugeFamily, GaugeSeries, HistogramFamily, HistogramSeries } from '../metrics/store.js';
 
 /** Token counts of one LLM call. Missing or non-finite fields are not recorded. */
 export interface TokenUsage {
@@ -48,65 +49,115 @@ export interface TokenSeries {
 }
 
 /**
+ * What only some recorders use (SLO taps, LLM token series, error series), out of line:
+ * services bind a recorder per name tuple, and one field costs each of them less than five.
+ * A recorder with none of it pays one `undefined` check per call.
+ */
+interface Extras {
+  readonly taps: readonly ObservationTap[] | undefined;
+  /** Maps a result to token usage (LLM handles given a `usage` mapper). */
+  readonly usage: ((result: never) => TokenUsage | undefined) | undefined;
+  readonly inputTokens: HistogramSeries | undefined;
+  readonly outputTokens: HistogramSeries | undefined;
+  /** Error series by `error_type`, bound on first use. */
+  errors: Map<string, HistogramSeries> | undefined;
+}
+
+// One literal for every recorder, so all extras share one shape.
+function extras(taps: readonly ObservationTap[] | undefined, tokens: TokenSeries | undefined): Extras {
+  return { taps, usage: tokens?.usage, inputTokens: tokens?.input, outputTokens: tokens?.output, errors: undefined };
+}
+
+/** What every recorder of one kind shares: held once per kind, not once per bound name tuple. */
+export interface RecorderKind {
+  /** The `kind` label of the in-flight gauge. */
+  readonly kind: string;
+  readonly family: HistogramFamily;
+  /** Position of the recorder's name among `family`'s labels. */
+  readonly nameIndex: number;
+  readonly active: GaugeFamily;
+  readonly ctx: RecorderContext;
+}
+
+/**
  * One class for every kind (LLM handles included: token series are a field, not a
  * subclass), so every recorder has the same shape and the per-call methods stay
- * monomorphic in a service that records tools and LLM calls alike.
+ * monomorphic in a service that records tools and LLM calls alike. Handles extend it
+ * (one class for every kind too) rather than point to one: an object less per handle.
+ * Services bind one per name tuple, so each field here is paid per tuple: what a kind
+ * shares lives in `shared`.
  */
-export class Recorder {
+export class Recorder<K extends RecorderKind = RecorderKind> {
+  /** The primary name (agent, workflow, step, tool or model). */
+  readonly name: string;
   private readonly ok: HistogramSeries;
-  /** Error series by `error_type`, bound on first use (most handles never fail). */
-  private errors: Map<string, HistogramSeries> | undefined;
-  /** Bound once here, so a recorder no SLO targets pays one `undefined` check per call. */
-  private readonly taps: readonly ObservationTap[] | undefined;
+  /**
+   * Calls in flight, bound by the first timed call: a handle only ever given durations
+   * measured elsewhere (`record`) has none, so it gets no gauge series (~150 B each).
+   */
+  private active: GaugeSeries | undefined;
+  /** SLO taps and token series, bound here; error series, on first failure (most handles never fail). */
+  private x: Extras | undefined;
   /** Starts the spans of this recorder's calls; undefined when tracing is off (one check per call). */
   readonly tracer: CallTracer | undefined;
-  /** Maps a result to token usage (LLM handles given a `usage` mapper); undefined: one check per call. */
-  private readonly usage: ((result: never) => TokenUsage | undefined) | undefined;
-  /** Token series (LLM handles), held directly: one load less per call than through `tokens`. */
-  private readonly inputTokens: HistogramSeries | undefined;
-  private readonly outputTokens: HistogramSeries | undefined;
 
   /** True when the clock is {@link defaultClock}: it cannot throw or return a non-finite value. */
   private readonly trustedClock: boolean;
 
   constructor(
-    private readonly family: HistogramFamily,
+    protected readonly shared: K,
+    name: string,
     base: readonly string[],
-    private readonly active: GaugeSeries,
-    private readonly ctx: RecorderContext,
     /** LLM handles: where token usage goes. */
     tokens?: TokenSeries,
   ) {
+    const family = shared.family;
+    const ctx = shared.ctx;
     // `base`: label values in catalog order without the trailing `error_type`, raw (spans get them unsanitized).
     this.ok = family.child([...base, '']);
+    // The copy the family admitted, when equal: handles bound per name tuple then share one string per name.
+    this.name = family.intern(shared.nameIndex, name);
     const taps = ctx.taps?.(family.def, this.ok.labelValues);
-    this.taps = taps !== undefined && taps.length > 0 ? taps : undefined;
+    const tapped = taps !== undefined && taps.length > 0;
+    this.x = tapped || tokens !== undefined ? extras(tapped ? taps : undefined, tokens) : undefined;
     this.tracer = ctx.tracer?.(family.def, base);
     this.trustedClock = ctx.clock === defaultClock;
-    this.usage = tokens?.usage;
-    this.inputTokens = tokens?.input;
-    this.outputTokens = tokens?.output;
+  }
+
+  // Read on error paths and for a user clock only: not worth a field in every recorder.
+  private get ctx(): RecorderContext {
+    return this.shared.ctx;
   }
 
   /** Marks a call in flight and returns its start time (clock units: ms; NaN when the clock failed). */
   start(): number {
-    this.active.value += 1;
+    (this.active ?? this.bindActive()).value += 1;
     return this.now();
+  }
+
+  private bindActive(): GaugeSeries {
+    return (this.active = this.shared.active.child([this.shared.kind, this.name]));
+  }
+
+  /** Ends a call in flight: only ever after {@link Recorder.start}, which bound the gauge. */
+  private ended(): void {
+    (this.active as GaugeSeries).value -= 1;
   }
 
   /** `span` (when the call has one) gets the same end time; its exemplar goes on the observation. */
   success(t0: number, result: unknown, span?: CallSpan): void {
     let t1 = NaN;
     try {
-      this.active.value -= 1;
+      this.ended();
       t1 = this.now();
       const d = this.elapsed(t0, t1);
+      const x = this.x;
       if (d !== undefined) {
         const ex = span?.exemplar;
         const b = ex === undefined ? this.ok.observe(d) : this.ok.observeWithExemplar(d, ex, this.exemplarTime(t1));
-        if (this.taps !== undefined) notify(this.taps, b, false);
+        if (x !== undefined && x.taps !== undefined) notify(x.taps, b, false);
       }
-      const usage = this.usage;
+      const usage = x?.usage;
       if (usage !== undefined) {
         const u = this.usageOf(usage, result);
         if (u !== undefined) {
@@ -124,7 +175,7 @@ export class Recorder {
     let t1 = NaN;
     let type = '_OTHER';
     try {
-      this.active.value -= 1;
+      this.ended();
       t1 = this.now();
       const d = this.elapsed(t0, t1);
       type = this.errorTypeOf(err);
@@ -132,7 +183,8 @@ export class Recorder {
         const s = this.errorSeriesOf(type);
         const ex = span?.exemplar;
         const b = ex === undefined ? s.observe(d) : s.observeWithExemplar(d, ex, this.exemplarTime(t1));
-        if (this.taps !== undefined) notify(this.taps, b, true);
+        const taps = this.x?.taps;
+        if (taps !== undefined) notify(taps, b, true);
       }
     } catch (e) {
       this.ctx.diag.error('record', e);
@@ -178,7 +230,8 @@ export class Recorder {
       // Measured elsewhere, but recorded inside the caller's span: that span is the exemplar.
       const ex = this.tracer?.activeExemplar();
       const b = ex === undefined ? s.observe(durationSeconds) : s.observeWithExemplar(durationSeconds, ex, this.exemplarTime(NaN));
-      if (this.taps !== undefined) notify(this.taps, b, failed);
+      const x = this.x;
+      if (x !== undefined && x.taps !== undefined) notify(x.taps, b, failed);
     } catch (e) {
       this.ctx.diag.error('record', e);
     }
@@ -207,7 +260,7 @@ export class Recorder {
             (e) => this.failure(t0, e, span),
           );
         } catch (e) {
-          this.active.value -= 1;
+          this.ended();
           span?.ok(NaN);
           this.ctx.diag.error('record', e);
         }
@@ -233,7 +286,7 @@ export class Recorder {
         } catch (e) {
           if (!settled) {
             settled = true;
-            this.active.value -= 1;
+            this.ended();
             span?.ok(NaN);
           }
           this.ctx.diag.error('record', e);
@@ -258,8 +311,10 @@ export class Recorder {
 
   /** Records token usage measured elsewhere (LLM handles; a no-op for other kinds). */
   recordUsage(u: TokenUsage): void {
-    const input = this.inputTokens;
-    const output = this.outputTokens;
+    const x = this.x;
+    if (x === undefined) return;
+    const input = x.inputTokens;
+    const output = x.outputTokens;
     if (input === undefined || output === undefined) return;
     try {
       const i = u.input;
@@ -282,13 +337,14 @@ export class Recorder {
   }
 
   private errorSeriesOf(type: string): HistogramSeries {
-    const errors = (this.errors ??= new Map());
+    const x = (this.x ??= extras(undefined, undefined));
+    const errors = (x.errors ??= new Map());
     let s = errors.get(type);
     if (s === undefined) {
       // The success series' values (already through the label policy, so they resolve to themselves) with this type.
       const values = this.ok.labelValues.slice();
       values[values.length - 1] = type;
-      s = this.family.child(values);
+      s = this.shared.family.child(values);
       if (errors.size < MAX_CACHED_ERROR_TYPES) errors.set(type, s);
     }
     return s;

@@ -105,6 +105,11 @@ export class LabelGuard {
     return v;
   }
 
+  /** The admitted instance of `value` for one label, or `value` itself when none is admitted. */
+  intern(index: number, value: string): string {
+    return this.seen[index]?.get(value) ?? value;
+  }
+
   /** Forgets admitted values (used when a metric's series are removed). */
   clear(): void {
     for (const s of this.seen) s.clear();

@@ -65,11 +65,27 @@ describe('Family', () => {
     expect(f.size).toBe(3);
   });
 
-  it('pre-escapes label pairs at bind time', () => {
-    const s = new CounterFamily(counterDef, settings, noHooks).child(['q"\\', 'two\nlines']);
-    expect(s.labelPairs).toBe('a="q\\"\\\\",b="two_lines"');
+  it('escapes label values once at bind time and renders the pairs from them', () => {
+    const f = new CounterFamily(counterDef, settings, noHooks);
+    const s = f.child(['q"\\', 'two\nlines']);
+    expect(f.labelPairs(s)).toBe('a="q\\"\\\\",b="two_lines"');
     expect(s.labelValues).toEqual(['q"\\', 'two_lines']);
     expect(Object.isFrozen(s.labelValues)).toBe(true);
+    expect(f.labelPairs(f.child(['', '']))).toBe('a="",b=""');
+    const none = new CounterFamily({ ...counterDef, labels: [] }, settings, noHooks);
+    expect(none.labelPairs(none.child([]))).toBe('');
+    expect(none.child([]).labelValues).toEqual([]);
+  });
+
+  it('keeps tuples apart whatever quotes, backslashes and commas their values hold', () => {
+    const f = new CounterFamily(counterDef, settings, noHooks);
+    const tuples = [['a', 'b'], ['a"', 'b'], ['a', '"b'], ['a\\', '"b'], ['a\\"', 'b'], ['a","b', ''], ['a', '","b'], ['', 'a","b'], ['\\', '\\\\']];
+    const series = tuples.map((t) => f.child(t));
+    expect(new Set(series).size).toBe(tuples.length);
+    for (const [i, t] of tuples.entries()) {
+      expect(series[i]?.labelValues).toEqual(t);
+      expect(f.labelPairs(series[i]!)).toBe(`a="${t[0]!.replace(/[\\"]/g, '\\$&')}",b="${t[1]!.replace(/[\\"]/g, '\\$&')}"`);
+    }
   });
 
   it('folds new tuples past maxSeriesPerMetric into the all-_OTHER series and counts an overflow per label', () => {
@@ -93,6 +109,39 @@ describe('Family', () => {
     expect([...f.all()].map((s) => s.labelValues[0])).toEqual(['b']);
     f.clear();
     expect(f.size).toBe(0);
+  });
+
+  it('remove() of a series no longer bound leaves the one bound to its tuple since', () => {
+    const f = new GaugeFamily(gaugeDef, settings, noHooks);
+    const old = f.child(['a']);
+    f.remove(old);
+    const now = f.child(['a']);
+    f.remove(old);
+    expect([...f.all()]).toEqual([now]);
+  });
+
+  it('a removed histogram series keeps its own numbers: handles still bound to it cannot touch the series reusing its slots', () => {
+    const f = new HistogramFamily(histDef, [0.1, 1, 10], settings, noHooks);
+    const old = f.child(['old']);
+    old.observe(0.5);
+    f.remove(old);
+    const fresh = f.child(['fresh']);
+    expect([...fresh.counts, fresh.sum, fresh.count]).toEqual([0, 0, 0, 0, 0, 0]);
+    old.observe(5);
+    fresh.observe(50);
+    expect([...old.counts, old.sum, old.count]).toEqual([0, 1, 1, 0, 5.5, 2]);
+    expect([...fresh.counts, fresh.sum, fresh.count]).toEqual([0, 0, 0, 1, 50, 1]);
+  });
+
+  it('histogram series never share numbers, across slabs and after clear()', () => {
+    const f = new HistogramFamily(histDef, [0.1, 1, 10], settings, { ...noHooks });
+    const before = Array.from({ length: 40 }, (_, i) => f.child([`s${i}`]));
+    before.forEach((s, i) => s.observe(i));
+    f.clear();
+    const after = Array.from({ length: 40 }, (_, i) => f.child([`s${i}`]));
+    after.forEach((s) => s.observe(0.05));
+    before.forEach((s, i) => expect([s.sum, s.count]).toEqual([i, 1]));
+    after.forEach((s) => expect([...s.counts, s.sum, s.count]).toEqual([1, 0, 0, 0, 0.05, 1]));
   });
 
   it('get() returns the prom-client metric shape with cumulative buckets and exemplars', () => {

@@ -1,8 +1,8 @@
 /**
  * The recording engine. prom-client stays the registry and the public exposition API,
  * but its per-call path re-hashes labels on every observation (~1 µs). Here a series is
- * bound once to a plain object (counters, gauges) or a Float64Array of bucket counts
- * (histograms); observing is a few field writes. Each family registers itself in the
+ * bound once to a plain object (counters, gauges) or to bucket slots in a Float64Array its
+ * family shares (histograms); observing is a few field writes. Each family registers itself in the
  * prom-client Registry as a custom metric whose `get()` builds the values at scrape time.
  */
 import type { MetricDef } from '../catalog/metrics.js';
@@ -30,13 +30,48 @@ export interface PromMetricObject {
   aggregator: string;
 }
 
+/** Index of the `"` that closes the escaped value starting at `from` (escaped quotes are preceded by an odd run of `\`). */
+function closingQuote(key: string, from: number): number {
+  let q = key.indexOf('"', from);
+  for (;;) {
+    let b = q - 1;
+    while (b >= from && key.charCodeAt(b) === 0x5c) b--;
+    if ((q - 1 - b) % 2 === 0) return q;
+    q = key.indexOf('"', q + 1);
+  }
+}
+
+/** Label values back from a series key (each value escaped and closed by `"`). */
+function valuesOfKey(key: string): string[] {
+  const out: string[] = [];
+  for (let from = 0; from < key.length; ) {
+    const q = closingQuote(key, from);
+    const v = key.slice(from, q);
+    out.push(v.includes('\\') ? v.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c)) : v);
+    from = q + 1;
+  }
+  return out;
+}
+
 abstract class SeriesBase {
   constructor(
-    /** Resolved (sanitized, capped) label values, in catalog label order. */
-    readonly labelValues: readonly string[],
-    /** Pre-escaped `a="x",b="y"` (no braces), built once at bind time. */
-    readonly labelPairs: string,
+    /**
+     * The resolved label values, escaped for exposition, each closed by a `"` (`x"y"`):
+     * injective, so the series' key, and with its family's label names (see
+     * {@link Family.labelPairs}) its exposition. The names are not repeated in every series:
+     * they were most of the bytes of a pre-rendered `a="x",b="y"` (~50 B per series).
+     */
+    readonly key: string,
   ) {}
+
+  /**
+   * Resolved (sanitized, capped) label values, in catalog label order. Parsed from `key`
+   * on each read: only bind-time and compatibility paths need them, and keeping them
+   * beside the key cost every series an array (~72 B).
+   */
+  get labelValues(): readonly string[] {
+    return Object.freeze(valuesOfKey(this.key));
+  }
 }
 
 export class CounterSeries extends SeriesBase {
@@ -66,28 +101,25 @@ export class GaugeSeries extends SeriesBase {
 }
 
 /**
- * Bucket counts of one series: a plain array of unboxed doubles. Same speed as a
- * Float64Array on the hot path, but no ArrayBuffer, backing store and typed-array object
- * per series (~130 B less at 15 buckets). Every series' array is created the same way
- * (holey double elements from birth), so `observe` only ever sees one elements kind.
+ * One histogram series. Its numbers live in a slab its family shares with many series
+ * (`slab[at ..]`: the non-cumulative bucket counts, the last one `+Inf`, then sum), not in
+ * an array of its own: that would add an array object, a backing-store header and a boxed
+ * `sum` to every series (~70 B). Cumulated at scrape time; the count is the `+Inf` bucket's
+ * cumulative count, so it is not stored (one number less per series, one add less per call).
  */
-function doubleSlots(n: number): number[] {
-  const a = new Array<number>(n).fill(0.5);
-  a.fill(0);
-  return a;
-}
-
 export class HistogramSeries extends SeriesBase {
-  /** Non-cumulative counts per bucket; the last slot is `+Inf`. Cumulated at scrape time. */
-  readonly counts: number[];
-  sum = 0;
-  count = 0;
   /** Latest exemplar per bucket, allocated on first use. */
   exemplars: (Exemplar | undefined)[] | undefined;
 
-  constructor(labelValues: readonly string[], labelPairs: string, readonly bounds: Float64Array) {
-    super(labelValues, labelPairs);
-    this.counts = doubleSlots(bounds.length + 1);
+  constructor(
+    key: string,
+    readonly bounds: Float64Array,
+    /** The slab holding this series' numbers; only its family repoints it (see {@link HistogramSeries.detach}). */
+    public slab: Float64Array,
+    /** Index of this series' first bucket in `slab`. */
+    public at: number,
+  ) {
+    super(key);
   }
 
   /** Records one value; returns the bucket index it landed in (for exemplars). */
@@ -97,23 +129,46 @@ export class HistogramSeries extends SeriesBase {
     let i = 0;
     // Prometheus buckets are "less than or equal"; small values dominate, so scan upwards.
     while (i < n && v > (b[i] as number)) i++;
-    this.counts[i]! += 1;
-    this.sum += v;
-    this.count += 1;
+    const slab = this.slab;
+    const at = this.at;
+    slab[at + i]! += 1;
+    slab[at + n + 1]! += v;
     return i;
   }
 
+  /** Non-cumulative counts per bucket (a copy; the last is `+Inf`). */
+  get counts(): Float64Array {
+    return this.slab.slice(this.at, this.at + this.bounds.length + 1);
+  }
+
+  get sum(): number {
+    return this.slab[this.at + this.bounds.length + 1] as number;
+  }
+
+  get count(): number {
+    let c = 0;
+    for (let i = this.at, end = i + this.bounds.length + 1; i < end; i++) c += this.slab[i] as number;
+    return c;
+  }
+
   reset(): void {
-    this.counts.fill(0);
-    this.sum = 0;
-    this.count = 0;
+    this.slab.fill(0, this.at, this.at + this.bounds.length + 2);
     this.exemplars = undefined;
+  }
+
+  /**
+   * Moves the numbers to storage of their own, so the slab slots can go to another series
+   * while handles still bound to this one (a removed series) keep writing harmlessly.
+   */
+  detach(): void {
+    this.slab = this.slab.slice(this.at, this.at + this.bounds.length + 2);
+    this.at = 0;
   }
 
   /** Records one value with an exemplar attached to its bucket; returns the bucket index, as `observe` does. */
   observeWithExemplar(v: number, labels: Readonly<Record<string, string>>, timestampSeconds: number): number {
     const i = this.observe(v);
-    const ex = (this.exemplars ??= new Array<Exemplar | undefined>(this.counts.length).fill(undefined));
+    const ex = (this.exemplars ??= new Array<Exemplar | undefined>(this.bounds.length + 1).fill(undefined));
     ex[i] = { labels, value: v, timestampSeconds };
     return i;
   }
@@ -130,14 +185,16 @@ export function formatValue(v: number): string {
 }
 
 /**
- * `a="x",b="y"` for resolved values: exposition-ready, and an injective key (values are
- * escaped and quoted). Joined, not concatenated: `+=` would leave a rope of cons strings
- * (~4x the bytes) in every series.
+ * The series key of resolved values (see `SeriesBase.key`). Joined, not concatenated: `+=`
+ * would leave a rope of cons strings (~4x the bytes) in every series.
  */
-function pairsOf(labels: readonly string[], values: readonly string[]): string {
-  const pairs = new Array<string>(labels.length);
-  for (let i = 0; i < labels.length; i++) pairs[i] = `${labels[i]}="${escapeLabelValue(values[i] as string)}"`;
-  return pairs.join(',');
+function keyOf(values: readonly string[]): string {
+  if (values.length === 0) return '';
+  const parts = new Array<string>(values.length + 1);
+  for (let i = 0; i < values.length; i++) parts[i] = escapeLabelValue(values[i] as string);
+  // A trailing '' closes the last value too.
+  parts[values.length] = '';
+  return parts.join('"');
 }
 
 /** A metric family: a catalog entry bound to its series. */
@@ -147,10 +204,12 @@ export abstract class Family<S extends AnySeries = AnySeries> {
   readonly help: string;
   abstract readonly type: 'counter' | 'gauge' | 'histogram';
   readonly aggregator = 'sum';
-  /** Keyed by the series' `labelPairs`: escaped and quoted, so injective, and no second string per series. */
+  /** Keyed by the series' own `key`: no second string per series. */
   protected readonly series = new Map<string, S>();
   private readonly guard: LabelGuard;
-  private readonly otherPairs: string;
+  private readonly otherKey: string;
+  /** What goes before each escaped value in `a="x",b="y"`: `a="`, then `,b="`… */
+  private readonly heads: readonly string[];
   /** Called before each scrape (e.g. to sample event-loop utilization). */
   collect: (() => void) | undefined;
 
@@ -162,10 +221,14 @@ export abstract class Family<S extends AnySeries = AnySeries> {
     this.name = def.name;
     this.help = def.help;
     this.guard = new LabelGuard(def.name, def.labels, settings, hooks);
-    this.otherPairs = pairsOf(def.labels, def.labels.map(() => OTHER));
+    this.otherKey = keyOf(def.labels.map(() => OTHER));
+    this.heads = def.labels.map((l, i) => `${i === 0 ? '' : ','}${l}="`);
   }
 
-  protected abstract create(values: readonly string[], pairs: string): S;
+  protected abstract create(key: string): S;
+
+  /** Called with a series just dropped from the family (histograms hand its slab slots back). */
+  protected release(_series: S): void {}
 
   /**
    * Binds one series. Values pass the label policy, so hostile or unbounded input is
@@ -176,19 +239,50 @@ export abstract class Family<S extends AnySeries = AnySeries> {
     const labels = this.def.labels;
     const resolved = new Array<string>(labels.length);
     for (let i = 0; i < labels.length; i++) resolved[i] = this.guard.resolve(i, values[i] ?? '');
-    let pairs = pairsOf(labels, resolved);
-    let s = this.series.get(pairs);
+    let key = keyOf(resolved);
+    let s = this.series.get(key);
     if (s !== undefined) return s;
     if (this.series.size >= this.settings.maxSeriesPerMetric) {
       for (const l of labels) this.hooks.overflow(this.def.name, l);
-      pairs = this.otherPairs;
-      s = this.series.get(pairs);
+      key = this.otherKey;
+      s = this.series.get(key);
       if (s !== undefined) return s;
-      resolved.fill(OTHER);
     }
-    s = this.create(Object.freeze(resolved), pairs);
-    this.series.set(pairs, s);
+    s = this.create(key);
+    this.series.set(key, s);
     return s;
+  }
+
+  /**
+   * A series' labels as exposition wants them, `a="x",b="y"` (no braces; `''` without
+   * labels), rebuilt from its key at each scrape: a few concatenations per series, next to
+   * the dozen or more sample lines written for it.
+   */
+  labelPairs(s: S): string {
+    const heads = this.heads;
+    const key = s.key;
+    const n = heads.length;
+    if (n === 0) return '';
+    const parts = new Array<string>(2 * n);
+    let from = 0;
+    for (let i = 0; i < n - 1; i++) {
+      const end = closingQuote(key, from) + 1;
+      parts[2 * i] = heads[i] as string;
+      parts[2 * i + 1] = key.slice(from, end);
+      from = end;
+    }
+    parts[2 * n - 2] = heads[n - 1] as string;
+    parts[2 * n - 1] = from === 0 ? key : key.slice(from);
+    // One flat string: its sample lines all embed it, and a rope would be walked once per line.
+    return parts.join('');
+  }
+
+  /**
+   * The admitted instance of a label value equal to `value`, if any, else `value`. Lets
+   * callers keep one copy of a name the family already holds (e.g. a handle's name).
+   */
+  intern(index: number, value: string): string {
+    return this.guard.intern(index, value);
   }
 
   /** Number of bound series. */
@@ -203,7 +297,10 @@ export abstract class Family<S extends AnySeries = AnySeries> {
 
   /** Removes one series (e.g. a disposed breaker's). Handles already bound to it stop being exported. */
   remove(series: S): void {
-    this.series.delete(series.labelPairs);
+    // Only this very series: a stale handle's series must not drop a newer one bound to the same tuple.
+    if (this.series.get(series.key) !== series) return;
+    this.series.delete(series.key);
+    this.release(series);
   }
 
   /** Drops every series and admitted label value. */
@@ -232,7 +329,8 @@ export abstract class Family<S extends AnySeries = AnySeries> {
 
   protected labelObject(s: S): Record<string, string> {
     const o: Record<string, string> = {};
-    this.def.labels.forEach((l, i) => (o[l] = s.labelValues[i] as string));
+    const values = s.labelValues;
+    this.def.labels.forEach((l, i) => (o[l] = values[i] as string));
     return o;
   }
 
@@ -241,8 +339,8 @@ export abstract class Family<S extends AnySeries = AnySeries> {
 
 export class CounterFamily extends Family<CounterSeries> {
   readonly type = 'counter' as const;
-  protected create(values: readonly string[], pairs: string): CounterSeries {
-    return new CounterSeries(values, pairs);
+  protected create(key: string): CounterSeries {
+    return new CounterSeries(key);
   }
   protected values(s: CounterSeries, out: PromMetricValue[]): void {
     out.push({ value: s.value, labels: this.labelObject(s) });
@@ -251,13 +349,18 @@ export class CounterFamily extends Family<CounterSeries> {
 
 export class GaugeFamily extends Family<GaugeSeries> {
   readonly type = 'gauge' as const;
-  protected create(values: readonly string[], pairs: string): GaugeSeries {
-    return new GaugeSeries(values, pairs);
+  protected create(key: string): GaugeSeries {
+    return new GaugeSeries(key);
   }
   protected values(s: GaugeSeries, out: PromMetricValue[]): void {
     out.push({ value: s.value, labels: this.labelObject(s) });
   }
 }
+
+const EMPTY_SLAB = new Float64Array(0);
+/** Series per slab: the first slabs grow with the family, later ones stay at ~35 KB (15 buckets). */
+const MIN_SLAB_SERIES = 8;
+const MAX_SLAB_SERIES = 256;
 
 export class HistogramFamily extends Family<HistogramSeries> {
   readonly type = 'histogram' as const;
@@ -265,21 +368,65 @@ export class HistogramFamily extends Family<HistogramSeries> {
   /** `le` label values, formatted once. */
   readonly le: readonly string[];
 
+  /** Numbers per series in a slab: one count per bucket (`+Inf` included), then the sum. */
+  private readonly width: number;
+  /** The slab new series are carved from, and how many of its numbers are taken. */
+  private slab = EMPTY_SLAB;
+  private used = 0;
+  /** Slots handed back by removed series (slab and start index, pairwise), reused first. */
+  private readonly freeSlabs: Float64Array[] = [];
+  private readonly freeAt: number[] = [];
+
   constructor(def: MetricDef, buckets: readonly number[], settings: LabelPolicySettings, hooks: LabelPolicyHooks) {
     super(def, settings, hooks);
     this.bounds = Float64Array.from(buckets);
     this.le = [...buckets.map(formatValue), '+Inf'];
+    this.width = buckets.length + 2;
   }
 
-  protected create(values: readonly string[], pairs: string): HistogramSeries {
-    return new HistogramSeries(values, pairs, this.bounds);
+  protected create(key: string): HistogramSeries {
+    const w = this.width;
+    const reused = this.freeSlabs.pop();
+    if (reused !== undefined) {
+      const at = this.freeAt.pop() as number;
+      reused.fill(0, at, at + w);
+      return new HistogramSeries(key, this.bounds, reused, at);
+    }
+    if (this.used + w > this.slab.length) {
+      // Each slab holds as many series as the family already has (so a family with one or two
+      // series wastes little), up to a cap that keeps a slab's unused tail small next to the total.
+      const n = Math.min(MAX_SLAB_SERIES, Math.max(MIN_SLAB_SERIES, this.size));
+      this.slab = new Float64Array(n * w);
+      this.used = 0;
+    }
+    const at = this.used;
+    this.used += w;
+    return new HistogramSeries(key, this.bounds, this.slab, at);
+  }
+
+  protected override release(s: HistogramSeries): void {
+    const slab = s.slab;
+    const at = s.at;
+    s.detach();
+    this.freeSlabs.push(slab);
+    this.freeAt.push(at);
+  }
+
+  /** Series dropped here may still be held by handles: they keep their slabs, and new series start on fresh ones. */
+  override clear(): void {
+    super.clear();
+    this.slab = EMPTY_SLAB;
+    this.used = 0;
+    this.freeSlabs.length = 0;
+    this.freeAt.length = 0;
   }
 
   protected values(s: HistogramSeries, out: PromMetricValue[]): void {
     const labels = this.labelObject(s);
+    const counts = s.counts;
     let cum = 0;
-    for (let i = 0; i < s.counts.length; i++) {
-      cum += s.counts[i] as number;
+    for (let i = 0; i < counts.length; i++) {
+      cum += counts[i] as number;
       const ex = s.exemplars?.[i];
       out.push({
         value: cum,
