@@ -239,8 +239,15 @@ export function startSpan(tracer: Tracer, state: TracingState, spec: SpanSpec, t
 
 /** The {@link CallTracer} of one recorder. */
 class SpanCallTracer implements CallTracer {
+  /**
+   * Built on the first span: a service with no tracer provider binds many handles and never
+   * needs their span names and attribute objects (~200 B per handle).
+   */
+  private spec: SpanSpec | undefined;
+
   constructor(
-    private readonly spec: SpanSpec,
+    private readonly def: MetricDef,
+    private readonly base: readonly string[],
     private readonly state: TracingState,
   ) {}
 
@@ -248,7 +255,8 @@ class SpanCallTracer implements CallTracer {
     const tracer = liveTracer();
     if (tracer === undefined) return undefined;
     try {
-      const { span, ctx, base } = startSpan(tracer, this.state, this.spec, t0);
+      const spec = (this.spec ??= spanSpecFor(this.def, this.base) as SpanSpec);
+      const { span, ctx, base } = startSpan(tracer, this.state, spec, t0);
       return new LiveCall(span, ctx, this.state.exemplarOf(span), this.state, base);
     } catch (e) {
       this.state.ctx.diag.error('tracing', e);
@@ -291,9 +299,18 @@ class ExemplarCallTracer implements CallTracer {
  */
 export function callTracerFor(state: TracingState, def: MetricDef, base: readonly string[]): CallTracer | undefined {
   const { spans, exemplars } = state.options;
-  if (spans) {
-    const spec = spanSpecFor(def, base);
-    if (spec !== undefined) return new SpanCallTracer(spec, state);
-  }
-  return exemplars ? new ExemplarCallTracer(state) : undefined;
+  if (spans && SPAN_METRICS.has(def.name)) return new SpanCallTracer(def, base, state);
+  return exemplars ? (exemplarTracers.get(state) ?? newExemplarTracer(state)) : undefined;
+}
+
+/** The duration metrics whose calls get spans (see {@link spanSpecFor}). */
+const SPAN_METRICS: ReadonlySet<string> = new Set([agentDuration.name, workflowDuration.name, stepDuration.name, toolDuration.name, llmCallDuration.name]);
+
+/** An exemplar-only tracer holds nothing but its state: one per state, shared by its recorders. */
+const exemplarTracers = new WeakMap<TracingState, ExemplarCallTracer>();
+
+function newExemplarTracer(state: TracingState): ExemplarCallTracer {
+  const t = new ExemplarCallTracer(state);
+  exemplarTracers.set(state, t);
+  return t;
 }
