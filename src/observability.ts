@@ -288,7 +288,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
       // Handles bind lazily, after `sla` exists; without SLOs recorders get no taps at all.
       ...(slos.length > 0 ? { taps: (def: MetricDef, values: readonly string[]) => sla.tapsFor(def, values) } : {}),
       // Also bound lazily, after `tracing` exists.
-      tracer: (def: MetricDef, base: readonly string[]) => tracing.callTracer(def, base),
+      tracer: (def: MetricDef) => tracing.callTracer(def),
     },
   );
 

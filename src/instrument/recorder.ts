@@ -6,7 +6,7 @@
  */
 import type { MetricDef } from '../catalog/metrics.js';
 import type { Diag } from '../internal/diag.js';
-import type { CallSpan, CallTracer } from '../internal/span-hook.js';
+import type { CallSpan, CallTracer, SpanSubject } from '../internal/span-hook.js';
 import type { ObservationTap } from '../internal/tap.js';
 import type { GaugeFamily, GaugeSeries, HistogramFamily, HistogramSeries } from '../metrics/store.js';
 
@@ -22,8 +22,8 @@ export interface RecorderContext {
   readonly errorType: (err: unknown) => string;
   /** Observation taps (SLA windows) matching a recorder's series, resolved once when it is bound. */
   readonly taps?: ((def: MetricDef, labelValues: readonly string[]) => readonly ObservationTap[] | undefined) | undefined;
-  /** Spans and exemplars of a recorder's calls, resolved once when it is bound (`base`: raw names, catalog order). */
-  readonly tracer?: ((def: MetricDef, base: readonly string[]) => CallTracer | undefined) | undefined;
+  /** Spans and exemplars of a metric's calls, resolved once per recorder when it is bound (the same tracer for a metric). */
+  readonly tracer?: ((def: MetricDef) => CallTracer | undefined) | undefined;
 }
 
 const NO_ARGS: readonly unknown[] = Object.freeze([]);
@@ -61,11 +61,19 @@ interface Extras {
   readonly outputTokens: HistogramSeries | undefined;
   /** Error series by `error_type`, bound on first use. */
   errors: Map<string, HistogramSeries> | undefined;
+  /** The raw names, kept only when the label policy changed one (spans get them unsanitized). */
+  rawNames: readonly string[] | undefined;
 }
 
 // One literal for every recorder, so all extras share one shape.
 function extras(taps: readonly ObservationTap[] | undefined, tokens: TokenSeries | undefined): Extras {
-  return { taps, usage: tokens?.usage, inputTokens: tokens?.input, outputTokens: tokens?.output, errors: undefined };
+  return { taps, usage: tokens?.usage, inputTokens: tokens?.input, outputTokens: tokens?.output, errors: undefined, rawNames: undefined };
+}
+
+/** Whether the series' values (with a trailing `error_type`) are `base` unchanged. */
+function sameNames(values: readonly string[], base: readonly string[]): boolean {
+  for (let i = 0; i < base.length; i++) if (values[i] !== base[i]) return false;
+  return true;
 }
 
 /** What every recorder of one kind shares: held once per kind, not once per bound name tuple. */
@@ -87,7 +95,7 @@ export interface RecorderKind {
  * Services bind one per name tuple, so each field here is paid per tuple: what a kind
  * shares lives in `shared`.
  */
-export class Recorder<K extends RecorderKind = RecorderKind> {
+export class Recorder<K extends RecorderKind = RecorderKind> implements SpanSubject {
   /** The primary name (agent, workflow, step, tool or model). */
   readonly name: string;
   private readonly ok: HistogramSeries;
@@ -100,6 +108,8 @@ export class Recorder<K extends RecorderKind = RecorderKind> {
   private x: Extras | undefined;
   /** Starts the spans of this recorder's calls; undefined when tracing is off (one check per call). */
   readonly tracer: CallTracer | undefined;
+  /** The tracer's per-recorder cache ({@link SpanSubject}): nothing until the first span. */
+  spanCache: unknown = undefined;
 
   /** True when the clock is {@link defaultClock}: it cannot throw or return a non-finite value. */
   private readonly trustedClock: boolean;
@@ -120,8 +130,15 @@ export class Recorder<K extends RecorderKind = RecorderKind> {
     const taps = ctx.taps?.(family.def, this.ok.labelValues);
     const tapped = taps !== undefined && taps.length > 0;
     this.x = tapped || tokens !== undefined ? extras(tapped ? taps : undefined, tokens) : undefined;
-    this.tracer = ctx.tracer?.(family.def, base);
+    this.tracer = ctx.tracer?.(family.def);
+    // Spans read the names back from the series (see spanNames) unless the label policy changed one.
+    if (this.tracer !== undefined && !sameNames(this.ok.labelValues, base)) (this.x ??= extras(undefined, undefined)).rawNames = base.slice();
     this.trustedClock = ctx.clock === defaultClock;
+  }
+
+  /** {@link SpanSubject}: the raw names, in catalog label order without `error_type`. */
+  spanNames(): readonly string[] {
+    return this.x?.rawNames ?? this.ok.labelValues.slice(0, -1);
   }
 
   // Read on error paths and for a user clock only: not worth a field in every recorder.
@@ -361,7 +378,7 @@ export function wrapWith<F extends (...args: never[]) => unknown>(rec: Recorder,
   const wrapped = function (this: unknown, ...args: unknown[]): unknown {
     const t0 = rec.start();
     // With no tracer provider registered `start` returns undefined after one global load.
-    const span = rec.tracer === undefined ? undefined : rec.tracer.start(t0);
+    const span = rec.tracer === undefined ? undefined : rec.tracer.start(t0, rec);
     let r: unknown;
     try {
       r = span === undefined ? call.apply(this, args) : span.run(call, this, args);
@@ -379,7 +396,7 @@ export function wrapWith<F extends (...args: never[]) => unknown>(rec: Recorder,
 /** Runs `fn` once under `rec` (the pre-bound handle form). */
 export function runWith<R>(rec: Recorder, fn: () => R): R {
   const t0 = rec.start();
-  const span = rec.tracer === undefined ? undefined : rec.tracer.start(t0);
+  const span = rec.tracer === undefined ? undefined : rec.tracer.start(t0, rec);
   let r: R;
   try {
     r = span === undefined ? fn() : (span.run(fn, undefined, NO_ARGS) as R);

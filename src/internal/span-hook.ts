@@ -9,10 +9,21 @@
 /** Exemplar labels (`trace_id`, `span_id`) of a sampled span. */
 export type ExemplarLabels = Readonly<Record<string, string>>;
 
-/** Per recorder: starts the spans of its calls. Never throws. */
+/**
+ * The recorder a span is for: its raw names, and a slot where the tracer keeps what it builds
+ * from them (span name, attributes) on the first span. A tracer is shared by every recorder of
+ * one metric, so a recorder pays one field for tracing, not an object of its own.
+ */
+export interface SpanSubject {
+  /** Raw names in catalog label order without the trailing `error_type` (spans get them unsanitized). */
+  spanNames(): readonly string[];
+  spanCache: unknown;
+}
+
+/** Per metric (shared by its recorders): starts the spans of their calls. Never throws. */
 export interface CallTracer {
-  /** A span for one call that started at `t0` (recorder clock, ms), or `undefined` when nobody listens. */
-  start(t0: number): CallSpan | undefined;
+  /** A span for one call of `subject` that started at `t0` (recorder clock, ms), or `undefined` when nobody listens. */
+  start(t0: number, subject: SpanSubject): CallSpan | undefined;
   /** Exemplar labels of the active sampled span, for observations made outside a wrapped call. */
   activeExemplar(): ExemplarLabels | undefined;
   /** Exemplar timestamp (Unix seconds) of an observation that ended at `t1` (recorder clock, ms). */

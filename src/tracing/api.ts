@@ -71,8 +71,8 @@ export interface TracingApi {
 /** What the root handle keeps: the public API and the recorder hook. */
 export interface Tracing {
   readonly api: TracingApi;
-  /** The per-recorder hook (see `internal/span-hook.ts`); `undefined` when tracing is off. */
-  callTracer(def: MetricDef, base: readonly string[]): CallTracer | undefined;
+  /** The per-metric hook (see `internal/span-hook.ts`), shared by its recorders; `undefined` when tracing is off. */
+  callTracer(def: MetricDef): CallTracer | undefined;
   /** Exemplar labels of the active sampled span (for histograms outside recorders); never throws. */
   activeExemplar(): ExemplarLabels | undefined;
 }
@@ -117,7 +117,7 @@ export function createTracing(ctx: ObsContext, options: TracingOptions | false |
   };
   return {
     api,
-    callTracer: (def, base) => (enabled ? callTracerFor(state, def, base) : undefined),
+    callTracer: (def) => (enabled ? callTracerFor(state, def) : undefined),
     activeExemplar: () => {
       try {
         return state.activeExemplar();

@@ -211,6 +211,19 @@ describe('spans with a tracer provider', () => {
     expect(agents.sort()).toEqual(['r-1', 'r-2']);
   });
 
+  it('names each handle\'s spans after its own raw names, for handles bound before the provider was registered', async () => {
+    const obs = make();
+    const a = obs.tool('search', { agent: 'alpha' });
+    const b = obs.tool('line\nbreak', { agent: 'beta' });
+    tracing = installTestTracing();
+    await a.run(async () => 1);
+    await b.run(async () => 2);
+    await a.run(async () => 3);
+    const names = tracing.spans().map((s) => [s.name, s.attributes['gen_ai.agent.name']]);
+    // The sanitized metric label differs from the raw name: the span keeps the raw one.
+    expect(names).toEqual([['execute_tool search', 'alpha'], ['execute_tool line\nbreak', 'beta'], ['execute_tool search', 'alpha']]);
+  });
+
   it('names models outside the allow-list in spans, while metrics fold them into _OTHER', async () => {
     tracing = installTestTracing();
     const obs = make({ cardinality: { models: ['allowed'] } });

@@ -18,7 +18,7 @@
  */
 import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type TimeInput, type Tracer } from '@opentelemetry/api';
 import { agentDuration, llmCallDuration, stepDuration, toolDuration, workflowDuration, type MetricDef } from '../catalog/metrics.js';
-import type { CallSpan, CallTracer, ExemplarLabels } from '../internal/span-hook.js';
+import type { CallSpan, CallTracer, ExemplarLabels, SpanSubject } from '../internal/span-hook.js';
 import { liveTracer } from './provider.js';
 import type { TracingState } from './state.js';
 import type { WallBase } from './wall-clock.js';
@@ -237,25 +237,20 @@ export function startSpan(tracer: Tracer, state: TracingState, spec: SpanSpec, t
   return { span, ctx: trace.setSpan(parent, span), base };
 }
 
-/** The {@link CallTracer} of one recorder. */
+/** The {@link CallTracer} of one catalog duration metric, shared by its recorders. */
 class SpanCallTracer implements CallTracer {
-  /**
-   * Built on the first span: a service with no tracer provider binds many handles and never
-   * needs their span names and attribute objects (~200 B per handle).
-   */
-  private spec: SpanSpec | undefined;
-
   constructor(
     private readonly def: MetricDef,
-    private readonly base: readonly string[],
     private readonly state: TracingState,
   ) {}
 
-  start(t0: number): CallSpan | undefined {
+  start(t0: number, subject: SpanSubject): CallSpan | undefined {
     const tracer = liveTracer();
     if (tracer === undefined) return undefined;
     try {
-      const spec = (this.spec ??= spanSpecFor(this.def, this.base) as SpanSpec);
+      // Built on a recorder's first span: a service with no tracer provider binds many handles
+      // and never needs their span names and attribute objects.
+      const spec = (subject.spanCache as SpanSpec | undefined) ?? (subject.spanCache = spanSpecFor(this.def, subject.spanNames()) as SpanSpec);
       const { span, ctx, base } = startSpan(tracer, this.state, spec, t0);
       return new LiveCall(span, ctx, this.state.exemplarOf(span), this.state, base);
     } catch (e) {
@@ -297,20 +292,27 @@ class ExemplarCallTracer implements CallTracer {
  * The recorder hook: a {@link CallTracer} for the recorders of catalog duration metrics,
  * `undefined` (no per-call cost at all) when both spans and exemplars are off.
  */
-export function callTracerFor(state: TracingState, def: MetricDef, base: readonly string[]): CallTracer | undefined {
+export function callTracerFor(state: TracingState, def: MetricDef): CallTracer | undefined {
   const { spans, exemplars } = state.options;
-  if (spans && SPAN_METRICS.has(def.name)) return new SpanCallTracer(def, base, state);
-  return exemplars ? (exemplarTracers.get(state) ?? newExemplarTracer(state)) : undefined;
+  const withSpans = spans && SPAN_METRICS.has(def.name);
+  if (!withSpans && !exemplars) return undefined;
+  let perState = tracers.get(state);
+  if (perState === undefined) {
+    perState = new Map();
+    tracers.set(state, perState);
+  }
+  // One exemplar-only tracer per state (it holds nothing else), one span tracer per metric.
+  const key = withSpans ? def.name : '';
+  let t = perState.get(key);
+  if (t === undefined) {
+    t = withSpans ? new SpanCallTracer(def, state) : new ExemplarCallTracer(state);
+    perState.set(key, t);
+  }
+  return t;
 }
 
 /** The duration metrics whose calls get spans (see {@link spanSpecFor}). */
 const SPAN_METRICS: ReadonlySet<string> = new Set([agentDuration.name, workflowDuration.name, stepDuration.name, toolDuration.name, llmCallDuration.name]);
 
-/** An exemplar-only tracer holds nothing but its state: one per state, shared by its recorders. */
-const exemplarTracers = new WeakMap<TracingState, ExemplarCallTracer>();
-
-function newExemplarTracer(state: TracingState): ExemplarCallTracer {
-  const t = new ExemplarCallTracer(state);
-  exemplarTracers.set(state, t);
-  return t;
-}
+/** Tracers are shared per root handle's tracing state; they go with it. */
+const tracers = new WeakMap<TracingState, Map<string, CallTracer>>();
