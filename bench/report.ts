@@ -172,10 +172,12 @@ export function renderMarkdown(runs: readonly NodeRun[], cfg: RunConfig): string
     '- Each suite runs in its own `node --expose-gc` process. On Node 20, once any AsyncLocalStorage has been used, every',
     '  promise pays for its hooks (and more so for each further instance), so the bare `await` itself costs more in the',
     '  suites marked *AsyncLocalStorage in use*; cases are only compared with cases measured in the same state.',
-    '- Scrapes: each (implementation, series count) runs in a fresh process: N series created (1,000 tools x N/1,000',
-    '  agents, one observation each), one scrape, heap measured after a forced GC, then timed scrapes through each',
-    '  implementation\'s HTTP path into a response that encodes what it is given. The longest loop block is the largest',
-    '  gap between turns of a `setImmediate` ticker running during the scrape.',
+    '- Scrapes: each (implementation, series count) runs in a fresh process: a throwaway instance of the same size',
+    '  (10,000 at most) created and scraped twice so the compiled code is in the baseline, then N series created',
+    '  (1,000 tools x N/1,000 agents, one observation each), one scrape, heap measured after a forced GC, then timed',
+    '  scrapes through each implementation\'s HTTP path into a response that encodes what it is given. Heap per series',
+    '  at 1,000 and 10,000 series is the median of three such processes. The longest loop block is the largest gap',
+    '  between turns of a `setImmediate` ticker running during the scrape.',
     '',
   );
   const tax = runs.map((run) => {
