@@ -58,6 +58,10 @@ export interface AlertForDurations {
   readonly targetDown?: string;
   /** @default '10m' */
   readonly metricsAbsent?: string;
+  /** @default '10m' */
+  readonly internalErrors?: string;
+  /** @default '15m' */
+  readonly labelOverflow?: string;
 }
 
 /** What the generators take. Every key is optional. */
@@ -149,6 +153,8 @@ export const GENERATE_DEFAULTS = Object.freeze({
     eventLoop: '5m',
     targetDown: '5m',
     metricsAbsent: '10m',
+    internalErrors: '10m',
+    labelOverflow: '15m',
   }) satisfies Required<AlertForDurations>,
 });
 

@@ -10,8 +10,8 @@
  * the PromQL, the labels and the numbers, not the prose.
  */
 import {
-  agentDuration, breakerState, buildInfo, eventLoopLagP99, llmCallDuration, llmThrottled, poolUtilization, rateLimitUtilization,
-  toolDuration,
+  agentDuration, breakerState, buildInfo, eventLoopLagP99, internalErrors, labelOverflow, llmCallDuration, llmThrottled, poolUtilization,
+  rateLimitUtilization, toolDuration,
 } from '../../src/catalog/metrics.js';
 import { formatLe, resolveSlos } from '../../src/catalog/slo.js';
 import { PROMETHEUS_UP } from '../../src/generate/index.js';
@@ -220,6 +220,32 @@ export const SCENARIOS: readonly Scenario[] = [
     checks: [
       { at: '10m', alert: 'AgentObservabilityTargetDown', expect: [] },
       { at: '20m', alert: 'AgentObservabilityTargetDown', expect: [{ labels: { ...JOB, severity: 'warning' } }] },
+    ],
+  },
+  {
+    name: 'AgentObservabilityInternalErrors: span recording keeps failing on one instance from minute 10; one failure on another',
+    series: [
+      s(sel(internalErrors.name, { ...JOB, component: 'tracing' }), from(10, 3)),
+      s(sel(internalErrors.name, { ...JOB, instance: '10.0.0.2:8080', component: 'tracing' }), '0x10 1x29'),
+    ],
+    checks: [
+      { at: '10m', alert: 'AgentObservabilityInternalErrors', expect: [] },
+      { at: '25m', alert: 'AgentObservabilityInternalErrors', expect: [{ labels: { ...JOB, component: 'tracing', severity: 'info' }, value: '15' }] },
+    ],
+  },
+  {
+    name: 'AgentObservabilityLabelOverflow: tool names overflow from minute 10; a model label that overflowed once at minute 2',
+    series: [
+      s(sel(labelOverflow.name, { ...JOB, metric: toolDuration.name, label: 'gen_ai_tool_name' }), from(10, 5)),
+      s(sel(labelOverflow.name, { ...JOB, metric: llmCallDuration.name, label: 'gen_ai_request_model' }), '0x2 1x37'),
+    ],
+    checks: [
+      { at: '10m', alert: 'AgentObservabilityLabelOverflow', expect: [] },
+      {
+        at: '30m',
+        alert: 'AgentObservabilityLabelOverflow',
+        expect: [{ labels: { job: 'agent', metric: toolDuration.name, label: 'gen_ai_tool_name', severity: 'info' }, value: '25' }],
+      },
     ],
   },
   {

@@ -1,18 +1,19 @@
 /**
  * The RED/USE alerts shipped besides the SLO burn-rate rules: tool and LLM error ratios,
  * latency over SLA, provider throttling and rate-limit headroom, breakers, pools, the event
- * loop, and targets that stop reporting. Every expression is built from catalog entries;
+ * loop, targets that stop reporting, and the library's own health (internal failures, labels
+ * folded into `_OTHER`). Every expression is built from catalog entries;
  * every threshold and duration comes from the config. Severity policy: `critical` pages
  * and is reserved for SLO burn (symptoms users feel); these cause-level alerts are
  * `warning` (act within hours) or `info` (context, no action on their own).
  */
 import {
-  agentDuration, breakerState, buildInfo, eventLoopLagP99, llmCallDuration, llmThrottled, poolUtilization, rateLimitUtilization,
-  toolDuration,
+  agentDuration, breakerState, buildInfo, eventLoopLagP99, internalErrors, labelOverflow, llmCallDuration, llmThrottled, poolUtilization,
+  rateLimitUtilization, toolDuration,
 } from '../../catalog/metrics.js';
 import type { ResolvedGenerateConfig } from '../config.js';
 import {
-  absentOverTime, aggregate, callRate, counterRate, eq, errorRatio, gaugeAggregate, metricSeries, num, on, overTime, quantile,
+  absentOverTime, aggregate, callRate, counterIncrease, counterRate, eq, errorRatio, gaugeAggregate, metricSeries, num, on, overTime, quantile,
   upSeries, type LabelMatcher,
 } from '../promql.js';
 import type { AlertingRule, RuleGroup } from '../rules.js';
@@ -43,6 +44,8 @@ export const AGENT_ALERTS = Object.freeze([
   'AgentEventLoopBlocked',
   'AgentObservabilityTargetDown',
   'AgentObservabilityMetricsAbsent',
+  'AgentObservabilityInternalErrors',
+  'AgentObservabilityLabelOverflow',
 ] as const);
 export type AgentAlertName = (typeof AGENT_ALERTS)[number];
 
@@ -195,6 +198,26 @@ export function agentAlertGroups(c: ResolvedGenerateConfig): RuleGroup[] {
       'No agent-observability metrics are being scraped.',
       `No series of ${buildInfo.name}${c.selectorText === '' ? '' : ` matching {${c.selectorText}}`} was scraped for ` +
         `${c.for.metricsAbsent} or more: the services are down, or Prometheus no longer scrapes them.`,
+    ),
+    draft(
+      'AgentObservabilityInternalErrors',
+      `${counterIncrease(internalErrors, w, { extra, keep: keepInstance, by: ['component'] })} > 0`,
+      c.for.internalErrors,
+      'info',
+      'agent-observability keeps failing internally on {{ $labels.instance }} ({{ $labels.component }}).',
+      `agent-observability on {{ $labels.instance }} (job {{ $labels.job }}) counted {{ $value | humanize }} internal ` +
+        `failures in component {{ $labels.component }} over the last ${w}, and has kept doing so for ${c.for.internalErrors}: ` +
+        'user calls are unaffected, but some of its telemetry (metrics, spans, exemplars) is being dropped. Its log has the first error of each kind.',
+    ),
+    draft(
+      'AgentObservabilityLabelOverflow',
+      `${counterIncrease(labelOverflow, w, { extra, keep, by: ['metric', 'label'] })} > 0`,
+      c.for.labelOverflow,
+      'info',
+      'Label {{ $labels.label }} of {{ $labels.metric }} is over its cardinality cap.',
+      `New values of label {{ $labels.label }} on {{ $labels.metric }} (job {{ $labels.job }}) are being folded into _OTHER ` +
+        `({{ $value | humanize }} over the last ${w}, for ${c.for.labelOverflow}): nothing is lost from totals, but ` +
+        'dashboards no longer tell those values apart. Usually an unbounded value (user input, IDs) reaches a name.',
     ),
   ];
 
