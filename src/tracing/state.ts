@@ -168,14 +168,29 @@ export class TracingState {
   /** Exemplar labels for a span, when exemplars are on and it is sampled. */
   exemplarOf(span: Span): ExemplarLabels | undefined {
     if (!this.options.exemplars) return undefined;
-    return sampledLabels(span.spanContext());
+    return this.labelsOf(span.spanContext());
   }
 
   /** Exemplar labels of the active span (observations outside a wrapped call). */
   activeExemplar(): ExemplarLabels | undefined {
     if (!this.options.exemplars || liveTracer() === undefined) return undefined;
     const sc = trace.getSpanContext(context.active());
-    return sc === undefined ? undefined : sampledLabels(sc);
+    return sc === undefined ? undefined : this.labelsOf(sc);
+  }
+
+  /**
+   * One entry of memory: the observations made inside a call (a breaker's, a pool's) ask for the
+   * labels of the span the call just started, whose span context is the same object.
+   */
+  private lastContext: SpanContext | undefined;
+  private lastLabels: ExemplarLabels | undefined;
+
+  private labelsOf(sc: SpanContext): ExemplarLabels | undefined {
+    if (sc === this.lastContext) return this.lastLabels;
+    const labels = sampledLabels(sc);
+    this.lastContext = sc;
+    this.lastLabels = labels;
+    return labels;
   }
 }
 
