@@ -30,7 +30,7 @@ describe('agent-observability generate', () => {
     expect(r.out).toContain('config obs.config.json, 1 SLO, out out');
     expect(r.out).toContain('created    dashboards/agent-overview.json');
     expect(r.out).toContain('created    alerts/alerts.rules.yaml');
-    expect(r.out).toMatch(/generate: 8 files: 6 dashboards, 2 rule files \(\d+ alerting rules for 13 alerts, \d+ recording rules\); 8 written, 0 unchanged/);
+    expect(r.out).toMatch(/generate: 8 files: 6 dashboards, 2 rule files \(\d+ alerting rules for 15 alerts, \d+ recording rules\); 8 written, 0 unchanged/);
     expect(readFileSync(path.join(dir, 'out/alerts/alerts.rules.yaml'), 'utf8')).toContain('job="svc"');
   });
 

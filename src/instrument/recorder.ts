@@ -4,6 +4,8 @@
  * per error type (cached). The hot path is a clock read, a gauge add, a bucket scan and
  * two adds.
  */
+// The module's `performance`, not the global: on Node 24 the global is a lazy accessor read on every call.
+import { performance } from 'node:perf_hooks';
 import type { MetricDef } from '../catalog/metrics.js';
 import type { Diag } from '../internal/diag.js';
 import type { CallSpan, CallTracer, SpanSubject } from '../internal/span-hook.js';
@@ -213,10 +215,14 @@ export class Recorder<K extends RecorderKind = RecorderKind> implements SpanSubj
     return this.tracer === undefined ? Date.now() / 1000 : this.tracer.timestamp(t1);
   }
 
+  // Small enough to be inlined into every caller (profiled: a call of its own cost ~10 ns on Node 24).
+  private now(): number {
+    return this.trustedClock ? performance.now() : this.userNow();
+  }
+
   // The clock is user-injectable: it runs outside the wrapped call's try, so it must never
   // throw. Each bad reading (thrown or non-finite) is counted once and yields NaN.
-  private now(): number {
-    if (this.trustedClock) return performance.now();
+  private userNow(): number {
     let t: number;
     try {
       t = this.ctx.clock();
