@@ -15,7 +15,7 @@ export const FAST_CONFIG: GenerateConfig = {
   thresholds: { agentLatencySeconds: 1, toolLatencySeconds: 0.1, llmLatencySeconds: 0.5, throttledPerSecond: 1, eventLoopLagSeconds: 0.08 },
   for: {
     errorRatio: '2s', latency: '2s', breakerOpen: '2s', poolSaturated: '2s', rateLimit: '2s', throttled: '2s', eventLoop: '2s', targetDown: '2s',
-    metricsAbsent: '2s',
+    metricsAbsent: '2s', internalErrors: '2s', labelOverflow: '2s',
   },
   burnRateWindows: [{ severity: 'critical', burnFactor: 14.4, longWindow: '20s', shortWindow: '10s' }],
   // Bucket bounds of the agent (0.1 × 2^k) and tool (0.01 × 2^k) histograms.

@@ -25,6 +25,12 @@ export interface ResilienceProbe {
   /** Starts / stops answering with 429s, 5 per second. */
   startThrottling(): void;
   stopThrottling(): void;
+  /**
+   * Starts / stops the library's own faults: an error mapper that throws (an internal error per
+   * call), a new error code every tick past the label cap (overflow), a control character (sanitized).
+   */
+  startSelfFaults(): void;
+  stopSelfFaults(): void;
   stop(): Promise<void>;
 }
 
@@ -36,7 +42,7 @@ class ProbeError extends Error {
 }
 
 /** Starts the probe; `port` 0 picks a free one (pass the old port to restart it in place). */
-export async function startResilienceProbe(options: { readonly port?: number } = {}): Promise<ResilienceProbe> {
+export async function startResilienceProbe(options: { readonly port?: number; readonly selfFaults?: boolean } = {}): Promise<ResilienceProbe> {
   const obs = createObservability({
     registry: new Registry(),
     logger: false,
@@ -78,6 +84,7 @@ export async function startResilienceProbe(options: { readonly port?: number } =
 
   // Steady background traffic so every resilience series exists and moves.
   let tick = 0;
+  let selfFaults = options.selfFaults ?? true;
   const traffic = setInterval(() => {
     tick++;
     void breaker.fire().catch(() => undefined);
@@ -86,8 +93,9 @@ export async function startResilienceProbe(options: { readonly port?: number } =
     if (tick % 5 === 0) void exhausted().catch(() => undefined);
     budget.record({ input: 120, output: 40 });
     obs.recordRateLimit('openai', 'gpt-probe', headers(), 200);
-    // Self-metrics: a sanitized label value, cardinality overflow, one mapper failure per second.
-    void step(tick % 3 === 0 ? `bad\u0007code` : tick % 3 === 1 ? `code_${tick % 20}` : 'mapper-bug').catch(() => undefined);
+    // Self-metrics: a sanitized label value, a new code past the cap (overflow), a mapper failure, each every 300 ms.
+    if (selfFaults) void step(tick % 3 === 0 ? `bad\u0007code` : tick % 3 === 1 ? `code_${tick}` : 'mapper-bug').catch(() => undefined);
+    else void step(undefined);
   }, 100);
   traffic.unref();
 
@@ -96,6 +104,8 @@ export async function startResilienceProbe(options: { readonly port?: number } =
   return {
     obs,
     address,
+    startSelfFaults: () => void (selfFaults = true),
+    stopSelfFaults: () => void (selfFaults = false),
     openBreaker: () => breaker.open(),
     closeBreaker: () => breaker.close(),
     saturatePool: () => {

@@ -51,6 +51,10 @@ const EXPECTED = {
     { alert: 'SloErrorBudgetBurn', labels: { sloth_slo: 'support-agent-availability', severity: 'critical' } },
   ],
   blocked: [{ alert: 'AgentEventLoopBlocked', labels: { job: 'agent', severity: 'warning' } }],
+  self: [
+    { alert: 'AgentObservabilityInternalErrors', labels: { job: 'probe', component: 'error_type', severity: 'info' } },
+    { alert: 'AgentObservabilityLabelOverflow', labels: { job: 'probe', label: 'error_type', severity: 'info' } },
+  ],
   down: [
     { alert: 'AgentObservabilityTargetDown', labels: { job: 'agent', severity: 'warning' } },
     { alert: 'AgentObservabilityTargetDown', labels: { job: 'probe', severity: 'warning' } },
@@ -95,7 +99,8 @@ describe('alerts fire and resolve end to end (example service → Prometheus →
     const { files } = generateArtifacts(FAST_CONFIG);
     const ruleFiles = Object.fromEntries(files.filter((f) => f.path.startsWith('alerts/')).map((f) => [path.basename(f.path), f.content]));
     svc = await startAgentService(serviceOptions(0));
-    probe = await startResilienceProbe();
+    // The probe's own faults (a throwing error mapper, codes past the label cap) are an incident of their own below.
+    probe = await startResilienceProbe({ selfFaults: false });
     stack = await startPrometheusStack({
       targets: [
         { job: 'agent', address: new URL(svc.url).host },
@@ -177,6 +182,16 @@ describe('alerts fire and resolve end to end (example service → Prometheus →
     }
   }, 60_000);
 
+  it('the library\'s own failures fire AgentObservabilityInternalErrors and AgentObservabilityLabelOverflow', async () => {
+    const at = Date.now();
+    probe.startSelfFaults();
+    try {
+      await expectFiring(EXPECTED.self, at);
+    } finally {
+      probe.stopSelfFaults();
+    }
+  }, 60_000);
+
   it('targets that stop fire AgentObservabilityTargetDown, then AgentObservabilityMetricsAbsent; both resolve when the targets are back', async () => {
     const at = Date.now();
     const svcPort = svc.port;
@@ -184,7 +199,7 @@ describe('alerts fire and resolve end to end (example service → Prometheus →
     await Promise.all([svc.stop(), probe.stop()]);
     await expectFiring(EXPECTED.down, at);
     svc = await startAgentService(serviceOptions(svcPort));
-    probe = await startResilienceProbe({ port: probePort });
+    probe = await startResilienceProbe({ port: probePort, selfFaults: false });
     for (const e of EXPECTED.down) await stack.webhook.waitFor((a) => matches(a, e, 'resolved') && a.receivedAt >= at, 20_000, `${e.alert} resolved`);
   }, 60_000);
 
