@@ -5,7 +5,7 @@
 import { ConfigError } from '../errors.js';
 import { labelKey } from '../metrics/labels.js';
 import type { GaugeFamily, HistogramFamily } from '../metrics/store.js';
-import { Recorder, runWith, wrapWith, type RecorderContext, type RecorderKind, type TokenUsage } from './recorder.js';
+import { defaultClock, Recorder, runWith, wrapWith, type RecorderContext, type RecorderKind, type TokenUsage } from './recorder.js';
 
 /** The kinds of unit this package instruments. */
 export type OperationKind = 'agent' | 'workflow' | 'step' | 'tool' | 'llm';
@@ -158,7 +158,7 @@ export class HandleFactory {
   constructor(f: HandleFamilies, ctx: RecorderContext) {
     // `nameIndex`: where the handle's name sits among its family's labels.
     const kind = (k: OperationKind, family: HistogramFamily, nameIndex: number): HandleKind =>
-      ({ kind: k, family, nameIndex, active: f.active, ctx, factory: this });
+      ({ kind: k, family, nameIndex, active: f.active, ctx, trustedClock: ctx.clock === defaultClock, factory: this });
     this.kinds = {
       agent: kind('agent', f.agent, 0),
       workflow: kind('workflow', f.workflow, 0),

@@ -65,11 +65,13 @@ interface Extras {
   errors: Map<string, HistogramSeries> | undefined;
   /** The raw names, kept only when the label policy changed one (spans get them unsanitized). */
   rawNames: readonly string[] | undefined;
+  /** The tracer's cache ({@link SpanSubject}), once the recorder had a span. */
+  spanCache: unknown;
 }
 
 // One literal for every recorder, so all extras share one shape.
 function extras(taps: readonly ObservationTap[] | undefined, tokens: TokenSeries | undefined): Extras {
-  return { taps, usage: tokens?.usage, inputTokens: tokens?.input, outputTokens: tokens?.output, errors: undefined, rawNames: undefined };
+  return { taps, usage: tokens?.usage, inputTokens: tokens?.input, outputTokens: tokens?.output, errors: undefined, rawNames: undefined, spanCache: undefined };
 }
 
 /** Whether the series' values (with a trailing `error_type`) are `base` unchanged. */
@@ -87,6 +89,8 @@ export interface RecorderKind {
   readonly nameIndex: number;
   readonly active: GaugeFamily;
   readonly ctx: RecorderContext;
+  /** True when `ctx.clock` is {@link defaultClock}: it cannot throw or return a non-finite value. */
+  readonly trustedClock: boolean;
 }
 
 /**
@@ -110,11 +114,6 @@ export class Recorder<K extends RecorderKind = RecorderKind> implements SpanSubj
   private x: Extras | undefined;
   /** Starts the spans of this recorder's calls; undefined when tracing is off (one check per call). */
   readonly tracer: CallTracer | undefined;
-  /** The tracer's per-recorder cache ({@link SpanSubject}): nothing until the first span. */
-  spanCache: unknown = undefined;
-
-  /** True when the clock is {@link defaultClock}: it cannot throw or return a non-finite value. */
-  private readonly trustedClock: boolean;
 
   constructor(
     protected readonly shared: K,
@@ -135,7 +134,17 @@ export class Recorder<K extends RecorderKind = RecorderKind> implements SpanSubj
     this.tracer = ctx.tracer?.(family.def);
     // Spans read the names back from the series (see spanNames) unless the label policy changed one.
     if (this.tracer !== undefined && !sameNames(this.ok.labelValues, base)) (this.x ??= extras(undefined, undefined)).rawNames = base.slice();
-    this.trustedClock = ctx.clock === defaultClock;
+  }
+
+  /**
+   * {@link SpanSubject}: the tracer's cache, kept with the rarely used fields: a field of its own
+   * would cost every recorder 8 B, though only recorders that had a span ever use it.
+   */
+  get spanCache(): unknown {
+    return this.x?.spanCache;
+  }
+  set spanCache(v: unknown) {
+    (this.x ??= extras(undefined, undefined)).spanCache = v;
   }
 
   /** {@link SpanSubject}: the raw names, in catalog label order without `error_type`. */
@@ -217,7 +226,7 @@ export class Recorder<K extends RecorderKind = RecorderKind> implements SpanSubj
 
   // Small enough to be inlined into every caller (profiled: a call of its own cost ~10 ns on Node 24).
   private now(): number {
-    return this.trustedClock ? performance.now() : this.userNow();
+    return this.shared.trustedClock ? performance.now() : this.userNow();
   }
 
   // The clock is user-injectable: it runs outside the wrapped call's try, so it must never
