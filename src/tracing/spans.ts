@@ -296,23 +296,15 @@ export function callTracerFor(state: TracingState, def: MetricDef): CallTracer |
   const { spans, exemplars } = state.options;
   const withSpans = spans && SPAN_METRICS.has(def.name);
   if (!withSpans && !exemplars) return undefined;
-  let perState = tracers.get(state);
-  if (perState === undefined) {
-    perState = new Map();
-    tracers.set(state, perState);
-  }
   // One exemplar-only tracer per state (it holds nothing else), one span tracer per metric.
   const key = withSpans ? def.name : '';
-  let t = perState.get(key);
+  let t = state.callTracers.get(key);
   if (t === undefined) {
     t = withSpans ? new SpanCallTracer(def, state) : new ExemplarCallTracer(state);
-    perState.set(key, t);
+    state.callTracers.set(key, t);
   }
   return t;
 }
 
 /** The duration metrics whose calls get spans (see {@link spanSpecFor}). */
 const SPAN_METRICS: ReadonlySet<string> = new Set([agentDuration.name, workflowDuration.name, stepDuration.name, toolDuration.name, llmCallDuration.name]);
-
-/** Tracers are shared per root handle's tracing state; they go with it. */
-const tracers = new WeakMap<TracingState, Map<string, CallTracer>>();

@@ -9,7 +9,7 @@ import { context, INVALID_TRACEID, trace, TraceFlags, type HrTime, type Span, ty
 import { correlationIdsReplaced } from '../catalog/metrics.js';
 import { ConfigError } from '../errors.js';
 import type { ObsContext } from '../internal/context.js';
-import type { ExemplarLabels } from '../internal/span-hook.js';
+import type { CallTracer, ExemplarLabels } from '../internal/span-hook.js';
 import type { CounterSeries } from '../metrics/store.js';
 import { checkCorrelationId, generateCorrelationId, type RejectReason } from './correlation/id.js';
 import { parseTraceparent, validTracestate } from './correlation/traceparent.js';
@@ -82,6 +82,14 @@ export class TracingState {
   /** After `shutdown()` nothing is bound any more (that would register families again). */
   private closed = false;
   private readonly wall = new WallClock(performance.timeOrigin);
+  /**
+   * One entry of memory for exemplar labels: the observations made inside a call (a breaker's, a
+   * pool's) ask for the labels of the span the call just started, whose span context is the same object.
+   */
+  private lastContext: SpanContext | undefined;
+  private lastLabels: ExemplarLabels | undefined;
+  /** Call tracers of this handle's recorders: one per duration metric with spans, one for exemplars only (key ''). */
+  readonly callTracers = new Map<string, CallTracer>();
 
   constructor(
     readonly ctx: ObsContext,
@@ -177,13 +185,6 @@ export class TracingState {
     const sc = trace.getSpanContext(context.active());
     return sc === undefined ? undefined : this.labelsOf(sc);
   }
-
-  /**
-   * One entry of memory: the observations made inside a call (a breaker's, a pool's) ask for the
-   * labels of the span the call just started, whose span context is the same object.
-   */
-  private lastContext: SpanContext | undefined;
-  private lastLabels: ExemplarLabels | undefined;
 
   private labelsOf(sc: SpanContext): ExemplarLabels | undefined {
     if (sc === this.lastContext) return this.lastLabels;

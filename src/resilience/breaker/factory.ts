@@ -66,27 +66,10 @@ export function createCircuitBreaker<F extends AnyFunction>(
   const b = new MeteredBreaker(name, actionFor(fn), opts, deps(), fallback, logTransitions);
   registry.add(b);
   const call = fn as unknown as (this: unknown, ...args: unknown[]) => unknown;
-  const op = b.opossum;
-  // opossum collects the arguments itself (`call(context, ...rest)`): forwarding up to two
-  // of them by position spares a rest array and a spread per call.
-  const guarded = nameLike(function (this: unknown, a?: unknown, c?: unknown): Promise<unknown> {
+  const guarded = nameLike(function (this: unknown, ...args: unknown[]): Promise<unknown> {
     // After dispose the breaker holds no state: calls go straight through, unrecorded.
-    if (b.disposed) {
-      // eslint-disable-next-line prefer-rest-params -- every argument, as passed
-      const args = Array.prototype.slice.call(arguments) as unknown[];
-      return invoke(() => call.apply(this, args));
-    }
-    switch (arguments.length) {
-      case 0:
-        return op.call(this);
-      case 1:
-        return op.call(this, a);
-      case 2:
-        return op.call(this, a, c);
-      default:
-        // eslint-disable-next-line prefer-rest-params -- every argument, as passed
-        return b.run(this, Array.prototype.slice.call(arguments) as unknown[]);
-    }
+    if (b.disposed) return invoke(() => call.apply(this, args));
+    return b.run(this, args);
   }, fn) as unknown as Guarded<F>;
 
   const handle: CircuitBreakerHandle<F> = {
