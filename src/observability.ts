@@ -11,12 +11,7 @@ import {
 } from './catalog/metrics.js';
 import { assertLabelName, validateBuckets } from './catalog/naming.js';
 import { ConfigError } from './errors.js';
-import { serializeChunks, serializeRegistry, type ExpositionFormat, CONTENT_TYPES } from './exposition/format.js';
-import {
-  createFastifyPlugin, createMetricsHandler, listenMetrics, type FastifyInstanceLike, type FastifyMetricsOptions,
-  type ListenOptions, type MetricsHandler, type MetricsServer, type ScrapeResult,
-} from './exposition/http.js';
-import { negotiateFormat } from './exposition/negotiate.js';
+import { createExposition, type ExpositionApi } from './exposition/index.js';
 import {
   HandleFactory, type AnyFunction, type LlmCallHandle, type LlmCallOptions, type OperationHandle, type OperationKind,
   type StepOptions, type ToolOptions, type WorkflowHandle,
@@ -90,7 +85,7 @@ export interface ObservabilityOptions {
 }
 
 /** The root handle returned by {@link createObservability}. */
-export interface Observability extends ResilienceApi, TracingApi {
+export interface Observability extends ResilienceApi, TracingApi, ExpositionApi {
   /** The prom-client Registry our metrics live in. */
   readonly registry: Registry;
   /** Pre-bound agent handle (`gen_ai_invoke_agent_duration_seconds`). */
@@ -115,14 +110,6 @@ export interface Observability extends ResilienceApi, TracingApi {
   instrumentLlmCall<F extends AnyFunction>(fn: F, options: LlmCallOptions<Awaited<ReturnType<F>>>): F;
   /** Wraps `fn` as a unit of `kind`, chosen at run time; unknown kinds throw {@link ConfigError}. */
   instrument<F extends AnyFunction>(kind: OperationKind, fn: F, options: InstrumentOptions): F;
-  /** Serializes every metric in the registry; `accept` is an HTTP Accept header. */
-  metrics(accept?: string): Promise<ScrapeResult>;
-  /** A node:http / Express handler for `/metrics` (content-negotiated). */
-  metricsHandler(): MetricsHandler;
-  /** A Fastify plugin serving `/metrics`: `app.register(obs.fastifyPlugin)`. */
-  readonly fastifyPlugin: (instance: FastifyInstanceLike, options?: FastifyMetricsOptions) => Promise<void>;
-  /** Starts a standalone metrics server (closed by {@link Observability.shutdown}). */
-  listen(options?: ListenOptions): Promise<MetricsServer>;
   /** In-process SLO checks over the `slos` option: `check()`, `onBreach`, `onRecover`, `healthHandler()`. */
   readonly sla: Sla;
   /** Unregisters our metrics, closes servers it started. Wrapped functions keep working, unrecorded. Idempotent. */
@@ -319,16 +306,8 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   const tracing = createTracing(ctx, options.tracing, options.clock === undefined);
   tracingHooks.current = tracing;
 
-  const scrape = (format: ExpositionFormat): Promise<string> =>
-    serializeRegistry(registry, format, (e) => diag.error('exposition', e));
-  // HTTP handlers write the exposition chunk by chunk (never one large string).
-  const scrapeChunks = (format: ExpositionFormat): Promise<string[]> =>
-    serializeChunks(registry, format, (e) => diag.error('exposition', e));
-  const onHandlerError = (e: unknown): void => diag.error('exposition', e);
-  const servers = new Set<MetricsServer>();
+  const exposition = createExposition(registry, (e) => diag.error('exposition', e));
   let shutDown: Promise<void> | undefined;
-
-  const fastifyPlugin = createFastifyPlugin(scrapeChunks);
 
   return {
     registry,
@@ -349,23 +328,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
       if (typeof o !== 'object' || o === null) throw new ConfigError('instrument options', 'an options object', o);
       return handles.forKind(kind, o as Record<string, unknown>).wrap(fn);
     },
-    metrics: async (accept) => {
-      const format = negotiateFormat(accept);
-      return { contentType: CONTENT_TYPES[format], body: await scrape(format) };
-    },
-    metricsHandler: () => createMetricsHandler(scrapeChunks, onHandlerError),
-    fastifyPlugin,
-    listen: async (o) => {
-      const server = await listenMetrics(createMetricsHandler(scrapeChunks, onHandlerError), o);
-      servers.add(server);
-      return {
-        ...server,
-        close: async () => {
-          servers.delete(server);
-          await server.close();
-        },
-      };
-    },
+    ...exposition.api,
     shutdown: () =>
       (shutDown ??= (async () => {
         for (const hook of shutdownHooks.reverse()) {
@@ -375,8 +338,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
             diag.error('shutdown', e);
           }
         }
-        await Promise.all([...servers].map((s) => s.close()));
-        servers.clear();
+        await exposition.close();
         for (const name of families.keys()) registry.removeSingleMetric(name);
         families.clear();
       })()),
