@@ -12,6 +12,7 @@
  *   node --expose-gc --import tsx bench/cases/exposition.ts <ours|prom|otel> <series> <scrapes>
  */
 import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
@@ -50,18 +51,18 @@ export interface ExpositionResult {
 
 /** One scrape through the implementation's HTTP path; resolves with what was written to the response. */
 interface Target {
-  scrape(): Promise<readonly string[]>;
+  scrape(): Promise<readonly (string | Buffer)[]>;
 }
 
 /**
  * A response that only encodes what it is given, as a socket write would (`Buffer.from` of
  * each string), so every implementation pays for turning its text into bytes.
  */
-class SinkResponse {
+class SinkResponse extends EventEmitter {
   statusCode = 200;
   headersSent = false;
   destroyed = false;
-  readonly chunks: string[] = [];
+  readonly chunks: (string | Buffer)[] = [];
   bytes = 0;
   private finished!: () => void;
   readonly done = new Promise<void>((resolve) => (this.finished = resolve));
@@ -73,19 +74,21 @@ class SinkResponse {
     this.headersSent = true;
     return this;
   }
-  write(chunk: string): boolean {
+  write(chunk: string | Buffer): boolean {
     this.chunks.push(chunk);
-    this.bytes += Buffer.from(chunk, 'utf8').length;
+    this.bytes += typeof chunk === 'string' ? Buffer.from(chunk, 'utf8').length : chunk.length;
     return true;
   }
   end(chunk?: string): this {
     if (chunk !== undefined) this.write(chunk);
     this.finished();
+    this.emit('close');
     return this;
   }
   destroy(): void {
     this.destroyed = true;
     this.finished();
+    this.emit('close');
   }
 }
 const GET = { method: 'GET', headers: {}, url: '/metrics' };
@@ -176,7 +179,7 @@ function build(impl: Implementation, capacity: number): Target & { populate(n: n
 }
 
 /** One scrape: wall time, longest event-loop block (setImmediate ticker), body. */
-async function timed(t: Target): Promise<{ ms: number; blockMs: number; body: readonly string[] }> {
+async function timed(t: Target): Promise<{ ms: number; blockMs: number; body: readonly (string | Buffer)[] }> {
   let last = performance.now();
   let maxGap = 0;
   let running = true;
@@ -232,7 +235,7 @@ async function child(impl: Implementation, n: number, scrapes: number, measureHe
   if (process.env.BENCH_DEBUG_HEAP !== undefined && gc !== undefined) process.stderr.write(`heap before scrape: ${((await heapNow(gc)) - (h0 as number)) / n} B/series\n`);
   const first = await timed(target);
   const bytes = first.body.reduce((n, c) => n + Buffer.byteLength(c), 0);
-  const lines = first.body.reduce((n, c) => n + c.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length, 0);
+  const lines = first.body.reduce((n, c) => n + c.toString().split('\n').filter((l) => l !== '' && !l.startsWith('#')).length, 0);
   first.body = [];
   const h1 = gc === undefined ? undefined : await heapNow(gc);
   // The first scrape warms the JIT up; on the biggest runs (seconds per scrape) it counts.

@@ -1,13 +1,16 @@
 /**
  * Serializes a prom-client Registry in either Prometheus text 0.0.4 or OpenMetrics 1.0,
- * chosen per request. Our own families are written straight from their pre-bound series
- * (labels escaped once at bind time); any other metric in the registry (user metrics,
- * prom-client defaults) goes through its `get()`. Work is split into slices that yield to
- * the event loop, so a large scrape does not stall agent calls behind it.
+ * chosen per request, into a bounded sink that a consumer drains. Our own families write
+ * their samples through `Family.writeTo` (the one writer, also behind prom-client's
+ * `registry.metrics()`); any other metric in the registry (user metrics, prom-client
+ * defaults) goes through its `get()`. Generation pauses while the consumer is full and
+ * yields to the event loop between time slices, so neither memory nor the loop block grows
+ * with the number of series.
  */
 import type { Registry } from 'prom-client';
 import { escapeLabelValue } from '../metrics/labels.js';
-import { Family, HistogramFamily, formatValue, type CounterSeries, type GaugeSeries, type HistogramSeries, type PromMetricObject } from '../metrics/store.js';
+import type { SampleFamilyType, SampleSink } from '../metrics/sink.js';
+import { Family, formatValue, type Exemplar, type PromMetricObject } from '../metrics/store.js';
 
 export type ExpositionFormat = 'prometheus' | 'openmetrics';
 
@@ -17,33 +20,28 @@ export const CONTENT_TYPES: Readonly<Record<ExpositionFormat, string>> = Object.
 });
 
 /** Time budget of one serialization slice before yielding to the event loop. */
-const SLICE_MS = 10;
+export const SLICE_MS = 10;
+/** Characters buffered before they go to the consumer as one chunk (and the clock is read). */
+const CHUNK_CHARS = 64 * 1024;
+
+/** Where a {@link TextSink} sends its chunks: a socket fan-out, a gzip stream, or an array. */
+export interface ChunkConsumer {
+  /** Takes one chunk; `false` when it wants no more before {@link ChunkConsumer.drained} resolves. */
+  write(chunk: string): boolean;
+  /** Resolves when the consumer takes chunks again. */
+  drained(): Promise<void>;
+}
+
+/** Thrown out of a serialization whose consumer went away; never reaches user code. */
+export class ScrapeAbortedError extends Error {
+  override readonly name = 'ScrapeAbortedError';
+}
 
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/** Anything lines can be pushed to (an array, or the sliced writer). */
-interface LineSink {
-  push(line: string): unknown;
-}
 
 function escapeHelp(help: string, format: ExpositionFormat): string {
   const s = help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
   return format === 'openmetrics' ? s.replace(/"/g, '\\"') : s;
-}
-
-function familyName(name: string, type: string, format: ExpositionFormat): string {
-  return format === 'openmetrics' && type === 'counter' ? name.replace(/_total$/, '') : name;
-}
-
-function header(out: LineSink, name: string, type: string, help: string, unit: string, format: ExpositionFormat): void {
-  const fam = familyName(name, type, format);
-  if (format === 'openmetrics') {
-    out.push(`# TYPE ${fam} ${type}\n`);
-    if (unit !== '' && fam.endsWith(`_${unit}`)) out.push(`# UNIT ${fam} ${unit}\n`);
-    out.push(`# HELP ${fam} ${escapeHelp(help, format)}\n`);
-  } else {
-    out.push(`# HELP ${fam} ${escapeHelp(help, format)}\n# TYPE ${fam} ${type}\n`);
-  }
 }
 
 function exemplarSuffix(labels: Readonly<Record<string, string>>, value: number, ts: number): string {
@@ -53,167 +51,178 @@ function exemplarSuffix(labels: Readonly<Record<string, string>>, value: number,
 }
 
 /**
- * Where the serializer writes: lines are joined into a flat chunk every {@link CHECK_EVERY}
- * series, and when the slice has used its time budget the event loop gets a turn. So a single
- * family with 100k series is cut into slices too, and the scrape holds a few thousand flat
- * strings instead of millions of small ones (less for the GC to walk, one cheap final join).
+ * Writes samples as exposition lines. Lines are joined into flat chunks of
+ * {@link CHUNK_CHARS} (a few thousand flat strings per 100 MB instead of millions of small
+ * ones), and at each chunk the sink looks at its consumer and the clock: when the consumer is
+ * full or the slice has used its budget, it reports `blocked` and the writer pauses in
+ * {@link TextSink.resume}. So one scrape holds about one chunk, however many series there are.
  */
-class SlicedWriter {
-  private start = performance.now();
-  constructor(private readonly sliceMs: number) {}
+export class TextSink implements SampleSink {
+  blocked = false;
   private lines: string[] = [];
-  private readonly chunks: string[] = [];
-  push(line: string): void {
-    this.lines.push(line);
-  }
-  /**
-   * True when the current slice has used its budget. The lines so far are joined into a chunk
-   * first: joining costs as much as writing them, so it belongs inside the slice's budget.
-   */
-  expired(): boolean {
-    this.flush();
-    return performance.now() - this.start > this.sliceMs;
-  }
-  /** Closes the slice and lets the event loop run. */
-  async yield(): Promise<void> {
-    this.flush();
-    await yieldToLoop();
-    this.start = performance.now();
-  }
-  /** The exposition as flat chunks (a few hundred KB each at most). */
-  done(): string[] {
-    this.flush();
-    return this.chunks;
-  }
-  private flush(): void {
-    if (this.lines.length === 0) return;
-    this.chunks.push(this.lines.join(''));
-    this.lines = [];
-  }
-}
+  private chars = 0;
+  private full = false;
+  private aborted = false;
+  private sliceStart = performance.now();
+  /** The bucket line prefix of the last series (`name{pairs,le="`), rebuilt when the series changes. */
+  private preName = '';
+  private prePairs: string | undefined;
+  private pre = '';
+  private readonly om: boolean;
 
-/** Series written between two looks at the clock (a histogram series is a few microseconds). */
-const CHECK_EVERY = 64;
+  constructor(
+    private readonly consumer: ChunkConsumer,
+    readonly format: ExpositionFormat,
+    private readonly sliceMs: number = SLICE_MS,
+  ) {
+    this.om = format === 'openmetrics';
+  }
 
-/** The parts of a histogram family's lines that no series changes, built once per scrape. */
-interface HistogramParts {
-  /** `name_bucket{` */
-  readonly bucket: string;
-  /** Per bucket, what follows the series' labels up to the value: `0.5"} `… `+Inf"} `. */
-  readonly ends: readonly string[];
-  readonly sum: string;
-  readonly count: string;
-  readonly om: boolean;
-}
+  family(name: string, type: SampleFamilyType, help: string, unit: string): void {
+    const fam = this.om && type === 'counter' && name.endsWith('_total') ? name.slice(0, -6) : name;
+    const shownType = type === 'unknown' && !this.om ? 'untyped' : type;
+    if (this.om) {
+      this.push(`# TYPE ${fam} ${shownType}\n`);
+      if (unit !== '' && fam.endsWith(`_${unit}`)) this.push(`# UNIT ${fam} ${unit}\n`);
+      this.push(`# HELP ${fam} ${escapeHelp(help, this.format)}\n`);
+    } else {
+      this.push(`# HELP ${fam} ${escapeHelp(help, this.format)}\n# TYPE ${fam} ${shownType}\n`);
+    }
+  }
 
-function histogramParts(name: string, le: readonly string[], om: boolean): HistogramParts {
-  return { bucket: `${name}_bucket{`, ends: le.map((l) => `${l}"} `), sum: `${name}_sum`, count: `${name}_count`, om };
-}
-
-/** One histogram series: its bucket lines, then `_sum` and `_count`. */
-function histogramSeries(w: SlicedWriter, s: HistogramSeries, pairs: string, p: HistogramParts): void {
-  const pre = pairs === '' ? `${p.bucket}le="` : `${p.bucket}${pairs},le="`;
-  const ends = p.ends;
-  // Straight from the series' slab (`counts` would copy): bucket counts, then the sum.
-  const slab = s.slab;
-  const at = s.at;
-  const n = ends.length;
-  let cum = 0;
-  for (let i = 0; i < n; i++) {
-    cum += slab[at + i] as number;
-    const ex = p.om ? s.exemplars?.[i] : undefined;
-    // One piece fewer per line than `${pre}${le}"} ${cum}`: fewer concatenations to build and to flatten.
-    w.push(
-      ex === undefined
-        ? `${pre}${ends[i]}${cum}\n`
-        : `${pre}${ends[i]}${cum}${exemplarSuffix(ex.labels, ex.value, ex.timestampSeconds)}\n`,
+  sample(name: string, pairs: string, le: string | undefined, value: number, exemplar: Exemplar | undefined): void {
+    let line: string;
+    if (le === undefined) {
+      line = pairs === '' ? `${name} ${formatValue(value)}` : `${name}{${pairs}} ${formatValue(value)}`;
+    } else {
+      // A histogram writes a dozen bucket lines per series: its prefix is built once.
+      if (pairs !== this.prePairs || name !== this.preName) {
+        this.preName = name;
+        this.prePairs = pairs;
+        this.pre = pairs === '' ? `${name}{le="` : `${name}{${pairs},le="`;
+      }
+      line = `${this.pre}${le}"} ${formatValue(value)}`;
+    }
+    this.push(
+      exemplar !== undefined && this.om
+        ? `${line}${exemplarSuffix(exemplar.labels, exemplar.value, exemplar.timestampSeconds)}\n`
+        : `${line}\n`,
     );
   }
-  const braces = pairs === '' ? '' : `{${pairs}}`;
-  // The count is the `+Inf` bucket's cumulative count (the series does not store it twice).
-  w.push(`${p.sum}${braces} ${formatValue(slab[at + n] as number)}\n${p.count}${braces} ${cum}\n`);
+
+  async resume(): Promise<void> {
+    if (this.aborted) throw new ScrapeAbortedError('scrape abandoned');
+    if (this.full) await this.consumer.drained();
+    else await yieldToLoop();
+    if (this.aborted) throw new ScrapeAbortedError('scrape abandoned');
+    this.full = false;
+    this.blocked = false;
+    this.sliceStart = performance.now();
+  }
+
+  /** Stops the writer at its next look at the sink (the consumer went away). */
+  abort(): void {
+    this.aborted = true;
+    this.blocked = true;
+  }
+
+  /** Writes what is buffered, and the OpenMetrics `# EOF`. */
+  end(): void {
+    if (this.om) this.push('# EOF\n');
+    this.flush();
+  }
+
+  private push(line: string): void {
+    this.lines.push(line);
+    this.chars += line.length;
+    if (this.chars >= CHUNK_CHARS) this.flush();
+  }
+
+  private flush(): void {
+    if (this.lines.length === 0) return;
+    const chunk = this.lines.join('');
+    this.lines = [];
+    this.chars = 0;
+    if (!this.consumer.write(chunk)) this.full = true;
+    // Joining costs as much as writing the lines, so it counts inside the slice's budget.
+    if (this.full || performance.now() - this.sliceStart > this.sliceMs) this.blocked = true;
+  }
 }
 
-/**
- * Writes one of our families, yielding to the event loop within it when the slice's budget
- * is spent. Series bound or removed during a yield are written or skipped as a Map
- * iteration sees them; each series' own lines are always written in one go.
- */
-async function writeFamily(f: Family, format: ExpositionFormat, w: SlicedWriter): Promise<void> {
-  f.collect?.();
-  if (f.size === 0) return;
-  const name = f.def.name;
-  header(w, name, f.type, f.help, f.def.unit, format);
-  let n = 0;
-  if (f instanceof HistogramFamily) {
-    const parts = histogramParts(name, f.le, format === 'openmetrics');
-    for (const s of f.all()) {
-      histogramSeries(w, s, f.labelPairs(s), parts);
-      if (++n % CHECK_EVERY === 0 && w.expired()) await w.yield();
-    }
-    return;
-  }
-  const sample = format === 'openmetrics' && f.type === 'counter' ? `${familyName(name, 'counter', format)}_total` : name;
-  const g = f as Family<CounterSeries | GaugeSeries>;
-  for (const s of g.all()) {
-    const pairs = g.labelPairs(s);
-    w.push(`${sample}${pairs === '' ? '' : `{${pairs}}`} ${formatValue(s.value)}\n`);
-    if (++n % CHECK_EVERY === 0 && w.expired()) await w.yield();
-  }
+/** The sample name a foreign metric's value is written under. */
+function foreignSampleName(m: PromMetricObject, type: SampleFamilyType, sampleName: string | undefined, om: boolean): string {
+  if (type !== 'counter') return sampleName ?? m.name;
+  // prom-client counters are registered without `_total` and get it only in OpenMetrics.
+  return om ? `${m.name.replace(/_total$/, '')}_total` : m.name;
 }
 
-/** Writes a metric object from any prom-client metric's `get()`. */
-export function writeObject(m: PromMetricObject, format: ExpositionFormat, out: LineSink): void {
-  const type = ['counter', 'gauge', 'histogram', 'summary'].includes(m.type) ? m.type : format === 'openmetrics' ? 'unknown' : 'untyped';
-  const fam = familyName(m.name, type, format);
-  header(out, m.name, type, m.help, '', format);
+const KNOWN_TYPES: ReadonlySet<string> = new Set(['counter', 'gauge', 'histogram', 'summary']);
+
+/** Writes a metric object from any prom-client metric's `get()`, pausing between values when the sink is blocked. */
+async function writeForeign(m: PromMetricObject, sink: TextSink): Promise<void> {
+  const type = (KNOWN_TYPES.has(m.type) ? m.type : 'unknown') as SampleFamilyType;
+  const om = sink.format === 'openmetrics';
+  sink.family(m.name, type, m.help, '');
   for (const v of m.values ?? []) {
-    let sample = v.metricName ?? m.name;
-    if (type === 'counter') sample = format === 'openmetrics' ? `${fam}_total` : m.name;
+    if (sink.blocked) await sink.resume();
     let pairs = '';
     for (const k in v.labels) pairs += `${pairs === '' ? '' : ','}${k}="${escapeLabelValue(String(v.labels[k]))}"`;
-    let line = `${sample}${pairs === '' ? '' : `{${pairs}}`} ${formatValue(v.value)}`;
-    if (format === 'openmetrics' && v.exemplar) line += exemplarSuffix(v.exemplar.labelSet, v.exemplar.value, v.exemplar.timestamp);
-    out.push(`${line}\n`);
+    const ex = v.exemplar;
+    sink.sample(
+      foreignSampleName(m, type, v.metricName, om), pairs, undefined, v.value,
+      ex ? { labels: ex.labelSet, value: ex.value, timestampSeconds: ex.timestamp } : undefined,
+    );
   }
 }
 
 /**
- * Serializes every metric in `registry`, as flat chunks in order. `onError` receives failures
- * of individual foreign metrics, which are skipped so one broken collector cannot fail the
- * scrape. HTTP handlers write the chunks one by one: joining them into one string costs as much
- * again as writing them (V8 copies a large string far slower than it encodes a chunk).
+ * Writes every metric in `registry` into `sink`, then ends it. `onError` receives failures
+ * of individual metrics, which are skipped so one broken collector cannot fail the scrape;
+ * a failure of the registry itself, or {@link ScrapeAbortedError}, rejects.
  */
-export async function serializeChunks(
-  registry: Registry,
-  format: ExpositionFormat,
-  onError: (err: unknown) => void,
-  /** Time budget of a slice (tests pass 0 to yield at every check, Infinity never to). */
-  sliceMs: number = SLICE_MS,
-): Promise<string[]> {
-  const w = new SlicedWriter(sliceMs);
+export async function writeRegistry(registry: Registry, sink: TextSink, onError: (err: unknown) => void): Promise<void> {
   for (const m of registry.getMetricsAsArray() as unknown[]) {
     try {
-      if (m instanceof Family) await writeFamily(m, format, w);
-      else {
-        const obj = (await (m as { get(): Promise<PromMetricObject> | PromMetricObject }).get()) as PromMetricObject;
-        writeObject(obj, format, w);
+      if (m instanceof Family) {
+        const walk = m.writeTo(sink);
+        try {
+          while (walk.next().done !== true) await sink.resume();
+        } finally {
+          walk.return();
+        }
+      } else {
+        await writeForeign((await (m as { get(): Promise<PromMetricObject> | PromMetricObject }).get()) as PromMetricObject, sink);
       }
     } catch (e) {
+      if (e instanceof ScrapeAbortedError) throw e;
       onError(e);
     }
-    if (w.expired()) await w.yield();
+    if (sink.blocked) await sink.resume();
   }
-  if (format === 'openmetrics') w.push('# EOF\n');
-  return w.done();
+  sink.end();
 }
 
-/** {@link serializeChunks} as one string (`obs.metrics()`). */
+/** Collects chunks in memory (never full). */
+class ArrayConsumer implements ChunkConsumer {
+  readonly chunks: string[] = [];
+  write(chunk: string): boolean {
+    this.chunks.push(chunk);
+    return true;
+  }
+  drained(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** The whole exposition as one string (`obs.metrics()`), still yielding between slices. */
 export async function serializeRegistry(
   registry: Registry,
   format: ExpositionFormat,
   onError: (err: unknown) => void,
+  /** Time budget of a slice (tests pass 0 to yield at every chunk, Infinity never to). */
   sliceMs: number = SLICE_MS,
 ): Promise<string> {
-  return (await serializeChunks(registry, format, onError, sliceMs)).join('');
+  const consumer = new ArrayConsumer();
+  await writeRegistry(registry, new TextSink(consumer, format, sliceMs), onError);
+  return consumer.chunks.join('');
 }

@@ -1,104 +1,57 @@
 /**
  * /metrics over HTTP: a node:http handler (also an Express handler), a Fastify plugin,
- * and a standalone server. All negotiate text 0.0.4 vs OpenMetrics from `Accept`.
+ * and a standalone server, all served by a scrape scheduler (see scrape.ts).
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 import { ConfigError } from '../errors.js';
-import { CONTENT_TYPES, type ExpositionFormat } from './format.js';
-import { negotiateFormat } from './negotiate.js';
+import type { ScrapeOptions } from './scrape.js';
 
-/** What a scrape produces. */
+/** What `obs.metrics()` produces. */
 export interface ScrapeResult {
   readonly contentType: string;
   readonly body: string;
 }
 
-/** Serializes the registry: one string, or its chunks in order (written one by one). */
-export type Scrape = (format: ExpositionFormat) => Promise<string | readonly string[]>;
-
 /** A node:http / Express request handler. */
 export type MetricsHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** Encoding budget before the writer lets the event loop run (as the serializer does). */
-const WRITE_SLICE_MS = 10;
-
-/**
- * Writes the chunks in order, yielding to the event loop when a slice of encoding has used
- * its budget, so a large body never holds the loop in one piece. Stops if the client left.
- */
-async function writeChunks(res: ServerResponse, chunks: readonly string[]): Promise<void> {
-  let start = performance.now();
-  for (const chunk of chunks) {
-    if (res.destroyed) return;
-    res.write(chunk);
-    if (performance.now() - start > WRITE_SLICE_MS) {
-      await new Promise((resolve) => setImmediate(resolve));
-      start = performance.now();
-    }
-  }
-  res.end();
+/** The parts of a Fastify request we use. */
+export interface FastifyRequestLike {
+  readonly raw: IncomingMessage;
 }
-
-export function createMetricsHandler(scrape: Scrape, onError: (e: unknown) => void): MetricsHandler {
-  return (req, res) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
-      return;
-    }
-    const format = negotiateFormat(req.headers.accept);
-    scrape(format).then(
-      (body) => {
-        res.writeHead(200, { 'Content-Type': CONTENT_TYPES[format], 'Cache-Control': 'no-store' });
-        if (req.method === 'HEAD') res.end();
-        else if (typeof body === 'string') res.end(body);
-        else {
-          writeChunks(res, body).catch((e: unknown) => {
-            onError(e);
-            res.destroy();
-          });
-        }
-      },
-      (e: unknown) => {
-        onError(e);
-        if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
-        res.end('metrics collection failed\n');
-      },
-    );
-  };
-}
-
-/** The parts of a Fastify reply we use. */
+/** The parts of a Fastify reply we use: the response is written straight to the socket, with its backpressure. */
 export interface FastifyReplyLike {
-  header(name: string, value: string): unknown;
+  readonly raw: ServerResponse;
+  hijack(): unknown;
 }
 /** The parts of a Fastify instance we use. */
 export interface FastifyInstanceLike {
-  get(path: string, handler: (request: { headers: IncomingHttpHeaders }, reply: FastifyReplyLike) => Promise<string | Readable>): unknown;
+  get(path: string, handler: (request: FastifyRequestLike, reply: FastifyReplyLike) => void): unknown;
 }
 /** Options of the Fastify plugin. */
-export interface FastifyMetricsOptions {
+export interface FastifyMetricsOptions extends ScrapeOptions {
   /** Route path. @default '/metrics' */
   readonly path?: string;
 }
 
-export function createFastifyPlugin(scrape: Scrape) {
+/** Builds a handler with its own scrape scheduler; see {@link ScrapeOptions}. */
+export type HandlerFactory = (options: ScrapeOptions | undefined, path: string) => MetricsHandler;
+
+export function createFastifyPlugin(handler: HandlerFactory) {
   return async function agentObservabilityMetrics(instance: FastifyInstanceLike, options?: FastifyMetricsOptions): Promise<void> {
     const path = options?.path ?? '/metrics';
-    instance.get(path, async (request, reply) => {
-      const format = negotiateFormat(request.headers.accept);
-      const body = await scrape(format);
-      reply.header('Content-Type', CONTENT_TYPES[format]);
-      reply.header('Cache-Control', 'no-store');
-      // Chunks go out as a stream, one by one (never joined into one large string).
-      return typeof body === 'string' ? body : Readable.from(body, { objectMode: false });
+    const handle = handler(options, 'fastifyPlugin options');
+    instance.get(path, (request, reply) => {
+      // Fastify would buffer or pipe a returned body without our backpressure and abort rules.
+      reply.hijack();
+      handle(request.raw, reply.raw);
     });
   };
 }
 
 /** Options of {@link Observability.listen}. */
-export interface ListenOptions {
+export interface ListenOptions extends ScrapeOptions {
   /** TCP port; 0 picks a free one. @default 9464 */
   readonly port?: number;
   /** Interface to bind. @default '127.0.0.1' */

@@ -4,19 +4,24 @@
  * server). The root handle creates it once and spreads its API.
  */
 import type { Registry } from 'prom-client';
-import { CONTENT_TYPES, serializeChunks, serializeRegistry, type ExpositionFormat } from './format.js';
+import { CONTENT_TYPES, serializeRegistry } from './format.js';
 import {
-  createFastifyPlugin, createMetricsHandler, listenMetrics, type FastifyInstanceLike, type FastifyMetricsOptions,
+  createFastifyPlugin, listenMetrics, type FastifyInstanceLike, type FastifyMetricsOptions,
   type ListenOptions, type MetricsHandler, type MetricsServer, type ScrapeResult,
 } from './http.js';
 import { negotiateFormat } from './negotiate.js';
+import { ScrapeServer, type ScrapeOptions } from './scrape.js';
 
 /** The exposition part of the root handle. */
 export interface ExpositionApi {
   /** Serializes every metric in the registry; `accept` is an HTTP Accept header. */
   metrics(accept?: string): Promise<ScrapeResult>;
-  /** A node:http / Express handler for `/metrics` (content-negotiated). */
-  metricsHandler(): MetricsHandler;
+  /**
+   * A node:http / Express handler for `/metrics`: content-negotiated, gzip when accepted,
+   * streamed with backpressure; concurrent scrapes share work (see {@link ScrapeOptions}).
+   * Throws {@link ConfigError} on bad options.
+   */
+  metricsHandler(options?: ScrapeOptions): MetricsHandler;
   /** A Fastify plugin serving `/metrics`: `app.register(obs.fastifyPlugin)`. */
   readonly fastifyPlugin: (instance: FastifyInstanceLike, options?: FastifyMetricsOptions) => Promise<void>;
   /** Starts a standalone metrics server (closed by {@link Observability.shutdown}). */
@@ -30,18 +35,22 @@ export interface Exposition {
 }
 
 export function createExposition(registry: Registry, onError: (e: unknown) => void): Exposition {
-  const scrape = (format: ExpositionFormat): Promise<string> => serializeRegistry(registry, format, onError);
-  const scrapeChunks = (format: ExpositionFormat): Promise<string[]> => serializeChunks(registry, format, onError);
+  const scrapeServers = new Set<ScrapeServer>();
+  const handler = (options: ScrapeOptions | undefined, path: string): MetricsHandler => {
+    const server = new ScrapeServer(registry, onError, options, path);
+    scrapeServers.add(server);
+    return server.handle;
+  };
   const servers = new Set<MetricsServer>();
   const api: ExpositionApi = {
     metrics: async (accept) => {
       const format = negotiateFormat(accept);
-      return { contentType: CONTENT_TYPES[format], body: await scrape(format) };
+      return { contentType: CONTENT_TYPES[format], body: await serializeRegistry(registry, format, onError) };
     },
-    metricsHandler: () => createMetricsHandler(scrapeChunks, onError),
-    fastifyPlugin: createFastifyPlugin(scrapeChunks),
+    metricsHandler: (o) => handler(o, 'metricsHandler options'),
+    fastifyPlugin: createFastifyPlugin(handler),
     listen: async (o) => {
-      const server = await listenMetrics(createMetricsHandler(scrapeChunks, onError), o);
+      const server = await listenMetrics(handler(o, 'listen'), o);
       servers.add(server);
       return {
         ...server,
@@ -55,6 +64,9 @@ export function createExposition(registry: Registry, onError: (e: unknown) => vo
   return {
     api,
     close: async () => {
+      // In-flight scrapes end first, so that closing the servers does not wait for their deadlines.
+      for (const s of scrapeServers) s.close();
+      scrapeServers.clear();
       await Promise.all([...servers].map((s) => s.close()));
       servers.clear();
     },
@@ -62,6 +74,7 @@ export function createExposition(registry: Registry, onError: (e: unknown) => vo
 }
 
 export type {
-  FastifyInstanceLike, FastifyMetricsOptions, FastifyReplyLike, ListenOptions, MetricsHandler, MetricsServer, ScrapeResult,
+  FastifyInstanceLike, FastifyMetricsOptions, FastifyReplyLike, FastifyRequestLike, ListenOptions, MetricsHandler, MetricsServer, ScrapeResult,
 } from './http.js';
 export { CONTENT_TYPES, type ExpositionFormat } from './format.js';
+export type { ScrapeOptions } from './scrape.js';

@@ -7,6 +7,7 @@
  */
 import type { MetricDef } from '../catalog/metrics.js';
 import { LabelGuard, OTHER, escapeLabelValue, type LabelPolicyHooks, type LabelPolicySettings } from './labels.js';
+import type { SampleSink } from './sink.js';
 
 /** One exemplar: labels (e.g. trace_id/span_id), the observed value and a timestamp in seconds. */
 export interface Exemplar {
@@ -114,10 +115,10 @@ export class HistogramSeries extends SeriesBase {
   constructor(
     key: string,
     readonly bounds: Float64Array,
-    /** The slab holding this series' numbers; only its family repoints it (see {@link HistogramSeries.detach}). */
-    public slab: Float64Array,
+    /** The slab holding this series' numbers; only {@link HistogramSeries.detach} repoints it. */
+    private slab: Float64Array,
     /** Index of this series' first bucket in `slab`. */
-    public at: number,
+    private at: number,
   ) {
     super(key);
   }
@@ -159,10 +160,13 @@ export class HistogramSeries extends SeriesBase {
   /**
    * Moves the numbers to storage of their own, so the slab slots can go to another series
    * while handles still bound to this one (a removed series) keep writing harmlessly.
+   * Returns the slot given up.
    */
-  detach(): void {
+  detach(): { readonly slab: Float64Array; readonly at: number } {
+    const slot = { slab: this.slab, at: this.at };
     this.slab = this.slab.slice(this.at, this.at + this.bounds.length + 2);
     this.at = 0;
+    return slot;
   }
 
   /** Records one value with an exemplar attached to its bucket; returns the bucket index, as `observe` does. */
@@ -172,6 +176,32 @@ export class HistogramSeries extends SeriesBase {
     ex[i] = { labels, value: v, timestampSeconds };
     return i;
   }
+
+  /**
+   * Writes this series' samples: the cumulative bucket counts (each with its exemplar), then
+   * `_sum` and `_count`, the count being the `+Inf` bucket's cumulative count (not stored twice).
+   * Read straight from the slab: `counts` would copy.
+   */
+  writeSamples(sink: SampleSink, names: HistogramSampleNames, pairs: string, le: readonly string[]): void {
+    const slab = this.slab;
+    const at = this.at;
+    const ex = this.exemplars;
+    const n = le.length;
+    let cum = 0;
+    for (let i = 0; i < n; i++) {
+      cum += slab[at + i] as number;
+      sink.sample(names.bucket, pairs, le[i], cum, ex?.[i]);
+    }
+    sink.sample(names.sum, pairs, undefined, slab[at + n] as number, undefined);
+    sink.sample(names.count, pairs, undefined, cum, undefined);
+  }
+}
+
+/** A histogram family's sample names, built once. */
+export interface HistogramSampleNames {
+  readonly bucket: string;
+  readonly sum: string;
+  readonly count: string;
 }
 
 type AnySeries = CounterSeries | GaugeSeries | HistogramSeries;
@@ -318,23 +348,86 @@ export abstract class Family<S extends AnySeries = AnySeries> {
     for (const s of this.series.values()) s.reset();
   }
 
-  /** prom-client compatibility: the family as `MetricObjectWithValues`. */
-  get(): PromMetricObject {
+  /**
+   * Writes the family into `sink`: nothing while it has no series, else its header, then
+   * each series' samples. A generator so that one writer serves both a streaming scrape
+   * (which resumes it when the socket drains or the event loop had its turn) and the
+   * synchronous prom-client compatibility path. It yields only between series, when the sink
+   * says it is blocked, so a series' lines are always written in one go; series bound or
+   * removed during a pause are written or skipped as the Map iteration sees them.
+   */
+  *writeTo(sink: SampleSink): Generator<void, void, undefined> {
     this.collect?.();
-    const values: PromMetricValue[] = [];
-    for (const s of this.series.values()) this.values(s, values);
-    // `this.name`, not `def.name`: prom-client's OpenMetrics serializer strips `_total` from `name` and appends it to samples.
-    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+    if (this.series.size === 0) return;
+    const def = this.def;
+    sink.family(def.name, this.type, this.help, def.unit);
+    for (const s of this.series.values()) {
+      if (sink.blocked) yield;
+      this.writeSeries(sink, s, this.labelPairs(s));
+    }
   }
 
-  protected labelObject(s: S): Record<string, string> {
+  protected abstract writeSeries(sink: SampleSink, s: S, pairs: string): void;
+
+  /** prom-client compatibility: the family as `MetricObjectWithValues`, through {@link Family.writeTo}. */
+  get(): PromMetricObject {
+    const sink = new ObjectSink(this.def.labels);
+    for (const _ of this.writeTo(sink)) {
+      // ObjectSink never blocks.
+    }
+    // `this.name`, not `def.name`: prom-client's OpenMetrics serializer strips `_total` from `name` and appends it to samples.
+    return { name: this.name, help: this.help, type: this.type, values: sink.values, aggregator: this.aggregator };
+  }
+}
+
+/**
+ * Collects samples as prom-client value objects. Label pairs are parsed back into records
+ * (cached while consecutive samples share them, as a histogram's do): only this
+ * compatibility path needs records, so the series never keep them.
+ */
+class ObjectSink implements SampleSink {
+  readonly values: PromMetricValue[] = [];
+  readonly blocked = false;
+  private name = '';
+  private lastPairs: string | undefined;
+  private lastLabels: Record<string, string> = {};
+  constructor(private readonly labelNames: readonly string[]) {}
+
+  family(name: string): void {
+    this.name = name;
+  }
+
+  sample(name: string, pairs: string, le: string | undefined, value: number, exemplar: Exemplar | undefined): void {
+    if (pairs !== this.lastPairs) {
+      this.lastPairs = pairs;
+      this.lastLabels = this.parse(pairs);
+    }
+    const labels = le === undefined ? this.lastLabels : { ...this.lastLabels, le };
+    const v: PromMetricValue = { value, labels };
+    if (name !== this.name) v.metricName = name;
+    if (exemplar !== undefined) {
+      v.exemplar = { labelSet: { ...exemplar.labels }, value: exemplar.value, timestamp: exemplar.timestampSeconds };
+    }
+    this.values.push(v);
+  }
+
+  resume(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** `a="x",b="y"` (values escaped) back to `{a: 'x', b: 'y'}`. */
+  private parse(pairs: string): Record<string, string> {
     const o: Record<string, string> = {};
-    const values = s.labelValues;
-    this.def.labels.forEach((l, i) => (o[l] = values[i] as string));
+    let from = 0;
+    for (const l of this.labelNames) {
+      from += l.length + 2;
+      const q = closingQuote(pairs, from);
+      const v = pairs.slice(from, q);
+      o[l] = v.includes('\\') ? v.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c)) : v;
+      from = q + 2;
+    }
     return o;
   }
-
-  protected abstract values(s: S, out: PromMetricValue[]): void;
 }
 
 export class CounterFamily extends Family<CounterSeries> {
@@ -342,8 +435,8 @@ export class CounterFamily extends Family<CounterSeries> {
   protected create(key: string): CounterSeries {
     return new CounterSeries(key);
   }
-  protected values(s: CounterSeries, out: PromMetricValue[]): void {
-    out.push({ value: s.value, labels: this.labelObject(s) });
+  protected writeSeries(sink: SampleSink, s: CounterSeries, pairs: string): void {
+    sink.sample(this.def.name, pairs, undefined, s.value, undefined);
   }
 }
 
@@ -352,8 +445,8 @@ export class GaugeFamily extends Family<GaugeSeries> {
   protected create(key: string): GaugeSeries {
     return new GaugeSeries(key);
   }
-  protected values(s: GaugeSeries, out: PromMetricValue[]): void {
-    out.push({ value: s.value, labels: this.labelObject(s) });
+  protected writeSeries(sink: SampleSink, s: GaugeSeries, pairs: string): void {
+    sink.sample(this.def.name, pairs, undefined, s.value, undefined);
   }
 }
 
@@ -367,6 +460,7 @@ export class HistogramFamily extends Family<HistogramSeries> {
   readonly bounds: Float64Array;
   /** `le` label values, formatted once. */
   readonly le: readonly string[];
+  private readonly sampleNames: HistogramSampleNames;
 
   /** Numbers per series in a slab: one count per bucket (`+Inf` included), then the sum. */
   private readonly width: number;
@@ -381,6 +475,7 @@ export class HistogramFamily extends Family<HistogramSeries> {
     super(def, settings, hooks);
     this.bounds = Float64Array.from(buckets);
     this.le = [...buckets.map(formatValue), '+Inf'];
+    this.sampleNames = { bucket: `${def.name}_bucket`, sum: `${def.name}_sum`, count: `${def.name}_count` };
     this.width = buckets.length + 2;
   }
 
@@ -405,9 +500,7 @@ export class HistogramFamily extends Family<HistogramSeries> {
   }
 
   protected override release(s: HistogramSeries): void {
-    const slab = s.slab;
-    const at = s.at;
-    s.detach();
+    const { slab, at } = s.detach();
     this.freeSlabs.push(slab);
     this.freeAt.push(at);
   }
@@ -421,22 +514,8 @@ export class HistogramFamily extends Family<HistogramSeries> {
     this.freeAt.length = 0;
   }
 
-  protected values(s: HistogramSeries, out: PromMetricValue[]): void {
-    const labels = this.labelObject(s);
-    const counts = s.counts;
-    let cum = 0;
-    for (let i = 0; i < counts.length; i++) {
-      cum += counts[i] as number;
-      const ex = s.exemplars?.[i];
-      out.push({
-        value: cum,
-        labels: { ...labels, le: this.le[i] as string },
-        metricName: `${this.def.name}_bucket`,
-        exemplar: ex && { labelSet: { ...ex.labels }, value: ex.value, timestamp: ex.timestampSeconds },
-      });
-    }
-    out.push({ value: s.sum, labels, metricName: `${this.def.name}_sum` });
-    out.push({ value: s.count, labels, metricName: `${this.def.name}_count` });
+  protected writeSeries(sink: SampleSink, s: HistogramSeries, pairs: string): void {
+    s.writeSamples(sink, this.sampleNames, pairs, this.le);
   }
 }
 
