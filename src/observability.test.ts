@@ -54,7 +54,7 @@ describe('createObservability option validation', () => {
     ['empty buckets', { buckets: { gen_ai_client_token_usage: [] } }, 'buckets.gen_ai_client_token_usage'],
     ['an unknown histogram in buckets', { buckets: { gen_ai_nope_seconds: [1] } }, 'buckets.gen_ai_nope_seconds'],
     ['a counter in buckets', { buckets: { agentobs_internal_errors_total: [1] } }, 'buckets.agentobs_internal_errors_total'],
-    ['non-object buckets', { buckets: [1, 2] }, 'buckets.0'],
+    ['non-object buckets', { buckets: [1, 2] }, 'buckets'],
     ['a non-function clock', { clock: 123 }, 'clock'],
     ['a non-function errorType', { errorType: 'TypeError' }, 'errorType'],
     ['a logger without warn()', { logger: { info: () => {} } }, 'logger'],

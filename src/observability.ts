@@ -10,6 +10,7 @@ import {
   type CatalogHistogramName, type CatalogMetricName, type MetricDef,
 } from './catalog/metrics.js';
 import { assertLabelName, validateBuckets } from './catalog/naming.js';
+import { boolean, object, optionalFunc, optionsObject, positiveInt, stringSet } from './catalog/validate.js';
 import { ConfigError } from './errors.js';
 import { createExposition, type ExpositionApi } from './exposition/index.js';
 import {
@@ -128,32 +129,16 @@ export interface InstrumentOptions {
   readonly usage?: (result: never) => { readonly input?: number; readonly output?: number } | undefined;
 }
 
-function positiveInt(v: unknown, path: string, fallback: number): number {
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(path, 'a positive integer', v);
-  return v;
-}
-
-function stringList(v: unknown, path: string): ReadonlySet<string> {
-  if (!Array.isArray(v)) throw new ConfigError(path, 'an array of strings', v);
-  v.forEach((s: unknown, i) => {
-    if (typeof s !== 'string' || s === '') throw new ConfigError(`${path}[${i}]`, 'a non-empty string', s);
-  });
-  return new Set(v as string[]);
-}
-
 function resolveSettings(c: CardinalityOptions | undefined): LabelPolicySettings {
-  if (c !== undefined && (typeof c !== 'object' || c === null)) throw new ConfigError('cardinality', 'an options object', c);
-  const o = c ?? {};
+  const o = c === undefined ? {} : (optionsObject(c, 'cardinality') as CardinalityOptions);
   const allow = new Map<string, ReadonlySet<string>>();
-  if (o.models !== undefined) allow.set('gen_ai_request_model', stringList(o.models, 'cardinality.models'));
-  if (o.tools !== undefined) allow.set('gen_ai_tool_name', stringList(o.tools, 'cardinality.tools'));
-  if (o.agents !== undefined) allow.set('gen_ai_agent_name', stringList(o.agents, 'cardinality.agents'));
+  if (o.models !== undefined) allow.set('gen_ai_request_model', stringSet(o.models, 'cardinality.models'));
+  if (o.tools !== undefined) allow.set('gen_ai_tool_name', stringSet(o.tools, 'cardinality.tools'));
+  if (o.agents !== undefined) allow.set('gen_ai_agent_name', stringSet(o.agents, 'cardinality.agents'));
   if (o.labels !== undefined) {
-    if (typeof o.labels !== 'object' || o.labels === null) throw new ConfigError('cardinality.labels', 'an object of label name to values', o.labels);
-    for (const [label, values] of Object.entries(o.labels)) {
+    for (const [label, values] of Object.entries(object(o.labels, 'cardinality.labels'))) {
       assertLabelName(label, `cardinality.labels.${label}`);
-      allow.set(label, stringList(values, `cardinality.labels.${label}`));
+      allow.set(label, stringSet(values, `cardinality.labels.${label}`));
     }
   }
   return {
@@ -167,9 +152,8 @@ function resolveSettings(c: CardinalityOptions | undefined): LabelPolicySettings
 function resolveBuckets(o: ObservabilityOptions['buckets']): Map<string, readonly number[]> {
   const out = new Map<string, readonly number[]>();
   if (o === undefined) return out;
-  if (typeof o !== 'object' || o === null) throw new ConfigError('buckets', 'an object of histogram name to bucket bounds', o);
   const histograms = new Set<string>(METRICS.filter((m) => m.type === 'histogram').map((m) => m.name));
-  for (const [name, b] of Object.entries(o)) {
+  for (const [name, b] of Object.entries(object(o, 'buckets'))) {
     if (!histograms.has(name)) throw new ConfigError(`buckets.${name}`, `a catalog histogram (${[...histograms].join(', ')})`, name);
     out.set(name, validateBuckets(b, `buckets.${name}`));
   }
@@ -186,17 +170,14 @@ function resolveBuckets(o: ObservabilityOptions['buckets']): Map<string, readonl
  * http.createServer(obs.metricsHandler()).listen(9464);
  */
 export function createObservability(options: ObservabilityOptions = {}): Observability {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'an options object', options);
+  optionsObject(options, 'options');
   const registry = options.registry ?? new Registry();
   if (typeof (registry as Partial<Registry>).registerMetric !== 'function') {
     throw new ConfigError('registry', 'a prom-client Registry', registry);
   }
-  if (options.runtimeMetrics !== undefined && typeof options.runtimeMetrics !== 'boolean') {
-    throw new ConfigError('runtimeMetrics', 'a boolean', options.runtimeMetrics);
-  }
-  for (const k of ['errorType', 'clock'] as const) {
-    if (options[k] !== undefined && typeof options[k] !== 'function') throw new ConfigError(k, 'a function', options[k]);
-  }
+  const runtimeMetrics = boolean(options.runtimeMetrics, 'runtimeMetrics', true);
+  const errorType = optionalFunc(options.errorType, 'errorType') ?? defaultErrorType;
+  optionalFunc(options.clock, 'clock');
   if (options.logger !== undefined && options.logger !== false && typeof options.logger?.warn !== 'function') {
     throw new ConfigError('logger', 'an object with a warn(details, message) method, or false', options.logger);
   }
@@ -271,7 +252,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
       active: family(operationActive) as GaugeFamily,
     },
     {
-      clock, diag, errorType: options.errorType ?? defaultErrorType,
+      clock, diag, errorType,
       // Handles bind lazily, after `sla` exists; without SLOs recorders get no taps at all.
       ...(slos.length > 0 ? { taps: (def: MetricDef, values: readonly string[]) => sla.tapsFor(def, values) } : {}),
       // Also bound lazily, after `tracing` exists.
@@ -297,7 +278,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
     activeExemplar: () => (liveTracer() === undefined ? undefined : tracingHooks.current?.activeExemplar()),
     onShutdown: (fn) => void shutdownHooks.push(fn),
   };
-  if (options.runtimeMetrics !== false) {
+  if (runtimeMetrics) {
     const runtime = installRuntimeMetrics(ctx);
     ctx.onShutdown(() => runtime.stop());
   }

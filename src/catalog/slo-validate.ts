@@ -1,37 +1,16 @@
-/** Validation helpers for SLO specs: each throws one ConfigError naming the path. */
+/** SLO-specific checkers (durations, ratios, slice multiples); the generic ones are in `validate.ts`. Each throws one ConfigError naming the path. */
 import { ConfigError } from '../errors.js';
 import { formatDuration, parseDuration } from './duration.js';
 import type { SloDuration } from './slo-spec.js';
 
+// generate/config.ts still imports these from here; new code imports `validate.ts`.
+export { object, onlyKeys, nonEmptyString as text } from './validate.js';
+
 /** Ring lengths above this are a configuration mistake (and memory we will not take). */
 const MAX_SLICES = 10_000;
 
-export type Obj = Readonly<Record<string, unknown>>;
-
-export function object(v: unknown, path: string): Obj {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(path, 'an object', v);
-  return v as Obj;
-}
-
-export function onlyKeys(o: Obj, known: readonly string[], path: string): void {
-  for (const k of Object.keys(o)) {
-    if (!known.includes(k)) throw new ConfigError(`${path}.${k}`, `no such key (known keys: ${known.join(', ')})`, k);
-  }
-}
-
-export function text(v: unknown, path: string): string {
-  if (typeof v !== 'string' || v.trim() === '') throw new ConfigError(path, 'a non-empty string', v);
-  return v;
-}
-
 export function ratio(v: unknown, path: string): number {
   if (typeof v !== 'number' || !(v > 0 && v < 1)) throw new ConfigError(path, 'a number strictly between 0 and 1 (0.995 = 99.5 %)', v);
-  return v;
-}
-
-export function positive(v: unknown, path: string, fallback: number): number {
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !(v > 0) || v === Infinity) throw new ConfigError(path, 'a finite number > 0', v);
   return v;
 }
 

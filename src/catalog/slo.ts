@@ -10,7 +10,8 @@ import {
   agentDuration, llmCallDuration, stepDuration, toolDuration, workflowDuration, type HistogramDef, type LabelOf,
 } from './metrics.js';
 import { SLO_TARGET_KINDS, type ResolvedSlo, type SloMatcher, type SloSpec, type SloTarget, type SloTargetKind } from './slo-spec.js';
-import { deepFreeze, duration, multipleOf, object, onlyKeys, positive, ratio, text } from './slo-validate.js';
+import { deepFreeze, duration, multipleOf, ratio } from './slo-validate.js';
+import { nonEmptyString, object, oneOf, onlyKeys, positive, positiveInt, string } from './validate.js';
 
 export { SLO_TARGET_KINDS } from './slo-spec.js';
 export type {
@@ -71,11 +72,8 @@ type Unbound = Omit<ResolvedSlo, 'bounds' | 'latency'> & { readonly threshold: n
 
 function target(raw: unknown, path: string): { spec: SloTarget; binding: TargetBinding; matchers: SloMatcher[] } {
   const t = object(raw, path);
-  const kind = t.kind;
-  if (typeof kind !== 'string' || !(SLO_TARGET_KINDS as readonly string[]).includes(kind)) {
-    throw new ConfigError(`${path}.kind`, `one of ${SLO_TARGET_KINDS.join(', ')}`, kind);
-  }
-  const binding = TARGETS[kind as SloTargetKind];
+  const kind = oneOf(t.kind, SLO_TARGET_KINDS, `${path}.kind`);
+  const binding = TARGETS[kind];
   const fields = Object.keys(binding.fields);
   onlyKeys(t, ['kind', ...fields], path);
   const matchers: SloMatcher[] = [];
@@ -83,9 +81,9 @@ function target(raw: unknown, path: string): { spec: SloTarget; binding: TargetB
   for (const f of fields) {
     const v = t[f];
     if (v === undefined) continue;
-    if (typeof v !== 'string' || (f === 'name' && v === '')) throw new ConfigError(`${path}.${f}`, f === 'name' ? 'a non-empty string' : 'a string', v);
-    spec[f] = v;
-    matchers.push({ label: binding.fields[f] as string, value: v });
+    const value = f === 'name' ? nonEmptyString(v, `${path}.${f}`) : string(v, `${path}.${f}`);
+    spec[f] = value;
+    matchers.push({ label: binding.fields[f] as string, value });
   }
   // Catalog label order, so generated selectors read the same way as the exposition.
   const order = binding.metric.labels as readonly string[];
@@ -100,7 +98,7 @@ function unbound(raw: unknown, path: string): Unbound {
   if (typeof name !== 'string' || !SLO_NAME.test(name)) {
     throw new ConfigError(`${path}.name`, 'an SLO name of 1-63 letters, digits, "_", "." or "-", starting with a letter or digit', name);
   }
-  const description = o.description === undefined ? '' : text(o.description, `${path}.description`);
+  const description = o.description === undefined ? '' : nonEmptyString(o.description, `${path}.description`);
   const t = target(o.target, `${path}.target`);
 
   let sli: 'availability' | 'latency';
@@ -142,10 +140,7 @@ function unbound(raw: unknown, path: string): Unbound {
   if (shortWindow.ms >= longWindow.ms) throw new ConfigError(`${ep}.shortWindow`, `a window shorter than evaluation.longWindow (${longWindow.text})`, shortWindow.text);
   multipleOf(budgetSlice, slice, `${ep}.budgetSlice`, 'evaluation.slice');
   multipleOf(window, budgetSlice, `${path}.window`, 'evaluation.budgetSlice');
-  const minRequests = e.minRequests ?? SLO_DEFAULTS.minRequests;
-  if (typeof minRequests !== 'number' || !Number.isInteger(minRequests) || minRequests < 1) {
-    throw new ConfigError(`${ep}.minRequests`, 'a positive integer', minRequests);
-  }
+  const minRequests = positiveInt(e.minRequests, `${ep}.minRequests`, SLO_DEFAULTS.minRequests);
   const breachBurnRate = positive(e.breachBurnRate, `${ep}.breachBurnRate`, SLO_DEFAULTS.breachBurnRate);
   const recoverBurnRate = positive(e.recoverBurnRate, `${ep}.recoverBurnRate`, breachBurnRate / 2);
   if (recoverBurnRate > breachBurnRate) {

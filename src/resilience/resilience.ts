@@ -20,9 +20,8 @@ import { carrierAction, checkPolicyBreakerOptions, createPolicy, type PolicyHand
 import { Pool, type PoolDeps, type PoolHandle, type PoolOptions } from './pool/pool.js';
 import { RateLimitRecorder } from './rate-limit/recorder.js';
 import { Retry, readRetryOptions, type RetryDeps, type RetryOptions } from './retry/retry.js';
-import {
-  assertFunction, assertObject, assertTimers, defaultTimers, intIn, invoke, nameLike, nonEmptyName, positiveMs, type Guarded,
-} from './shared.js';
+import { func, intIn, nonEmptyString, optionsObject, timerMs } from '../catalog/validate.js';
+import { assertTimers, defaultTimers, invoke, nameLike, type Guarded } from './shared.js';
 import { timeoutLayer, type TimeoutOptions } from './timeout/timeout.js';
 import { TokenBudget, readBudgetOptions, type BudgetDeps, type TokenBudgetHandle, type TokenBudgetOptions } from './token-budget/token-budget.js';
 
@@ -205,13 +204,12 @@ export function createResilience(ctx: ObsContext): ResilienceApi {
   };
 
   /** Validates pool options (nothing is registered yet). */
-  function readPool(name: string, o: unknown, path: string): () => Pool {
-    assertObject(o, path);
+  function readPool(name: string, raw: unknown, path: string): () => Pool {
+    const o = optionsObject(raw, path);
     if (pools.has(name)) throw new ConfigError(`${path} name`, 'a pool name not used by another live pool', name);
-    if (o.concurrency === undefined) throw new ConfigError(`${path}.concurrency`, 'a positive integer', undefined);
-    const concurrency = intIn(o.concurrency, `${path}.concurrency`, 1, 1_000_000, 1);
+    const concurrency = intIn(o.concurrency, `${path}.concurrency`, 1, 1_000_000);
     const queue = intIn(o.queue, `${path}.queue`, 0, Infinity, 0);
-    const queueTimeoutMs = positiveMs(o.queueTimeoutMs, `${path}.queueTimeoutMs`, undefined);
+    const queueTimeoutMs = o.queueTimeoutMs === undefined ? undefined : timerMs(o.queueTimeoutMs, `${path}.queueTimeoutMs`);
     return () => {
       const p = new Pool(name, concurrency, queue, queueTimeoutMs, poolDeps());
       pools.set(name, p);
@@ -227,12 +225,10 @@ export function createResilience(ctx: ObsContext): ResilienceApi {
     return () => new Retry(name, kind, settings, retryDeps());
   }
 
-  function readTimeout(o: unknown, path: string): { ms: number; timers: typeof defaultTimers } {
-    if (typeof o === 'number') return { ms: positiveMs(o, path, 0), timers: defaultTimers };
-    assertObject(o, path);
-    const ms = positiveMs(o.ms, `${path}.ms`, undefined);
-    if (ms === undefined) throw new ConfigError(`${path}.ms`, 'a number of milliseconds > 0', undefined);
-    return { ms, timers: assertTimers(o.timers, `${path}.timers`) ?? defaultTimers };
+  function readTimeout(raw: unknown, path: string): { ms: number; timers: typeof defaultTimers } {
+    if (typeof raw === 'number') return { ms: timerMs(raw, path), timers: defaultTimers };
+    const o = optionsObject(raw, path);
+    return { ms: timerMs(o.ms, `${path}.ms`), timers: assertTimers(o.timers, `${path}.timers`) ?? defaultTimers };
   }
 
   return {
@@ -245,14 +241,14 @@ export function createResilience(ctx: ObsContext): ResilienceApi {
     breakers: () => breakers.all().map((b) => b.info()),
     pool(name, options) {
       open('pool');
-      const p = readPool(nonEmptyName(name, 'pool(name)'), options, 'pool options')();
+      const p = readPool(nonEmptyString(name, 'pool(name)'), options, 'pool options')();
       const h = p.handle();
       poolOf.set(h, p);
       return h;
     },
     retry(fn, options) {
       open('retry');
-      assertFunction(fn, 'retry(fn)');
+      func(fn, 'retry(fn)');
       const r = readRetry(options, 'retry options')();
       const call = fn as unknown as (this: unknown, ...args: unknown[]) => unknown;
       const layer = r.layer;
@@ -262,7 +258,7 @@ export function createResilience(ctx: ObsContext): ResilienceApi {
     },
     timeout(fn, options) {
       open('timeout');
-      assertFunction(fn, 'timeout(fn)');
+      func(fn, 'timeout(fn)');
       const { ms, timers } = readTimeout(options, 'timeout options');
       const layer = timeoutLayer(ms, timers);
       const call = fn as unknown as (this: unknown, ...args: unknown[]) => unknown;
@@ -272,15 +268,14 @@ export function createResilience(ctx: ObsContext): ResilienceApi {
     },
     policy(options) {
       open('policy');
-      assertObject(options, 'policy options');
-      const name = nonEmptyName(options.name, 'policy options.name');
+      optionsObject(options, 'policy options');
+      const name = nonEmptyString(options.name, 'policy options.name');
       const path = 'policy options';
       // Validate every part before building any, so a bad option leaves nothing registered.
       const timeout = options.timeout === undefined ? undefined : readTimeout(options.timeout, `${path}.timeout`);
       let breakerOpts: { opts: ReturnType<typeof opossumOptions>; logTransitions: boolean } | undefined;
       if (options.breaker !== undefined) {
-        const bo = options.breaker as unknown;
-        assertObject(bo, `${path}.breaker`);
+        const bo = optionsObject(options.breaker, `${path}.breaker`);
         checkPolicyBreakerOptions(bo, `${path}.breaker`);
         const { logTransitions } = readBreakerCommon(bo, `${path}.breaker`);
         // Our timeout layer bounds each attempt (and aborts it); opossum's would only race it.
@@ -330,7 +325,7 @@ export function createResilience(ctx: ObsContext): ResilienceApi {
     },
     tokenBudget(name, options) {
       open('tokenBudget');
-      const n = nonEmptyName(name, 'tokenBudget(name)');
+      const n = nonEmptyString(name, 'tokenBudget(name)');
       const { limits, windowMs } = readBudgetOptions(options, 'tokenBudget options');
       if (budgets.has(n)) throw new ConfigError('tokenBudget(name)', 'a budget name not used by another live budget', n);
       const b = new TokenBudget(n, limits, windowMs, budgetDeps());

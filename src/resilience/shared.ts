@@ -1,6 +1,6 @@
 /**
  * Pieces shared by the resilience policies: the guarded-function type, injectable timers,
- * abortable sleep, and option validators that throw {@link ConfigError} up front.
+ * abortable sleep, and the timers option check.
  */
 import { ConfigError } from '../errors.js';
 import type { AnyFunction } from '../instrument/handles.js';
@@ -79,54 +79,9 @@ export function nameLike<W extends AnyFunction>(wrapper: W, fn: AnyFunction): W 
   return wrapper;
 }
 
-// ── option validation ────────────────────────────────────────────────────────────────
+// ── option validation (the generic checkers are in catalog/validate.ts) ─────────────────
 
-export function assertObject(v: unknown, path: string): asserts v is Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(path, 'an options object', v);
-}
-
-export function assertFunction(v: unknown, path: string): asserts v is AnyFunction {
-  if (typeof v !== 'function') throw new ConfigError(path, 'a function', v);
-}
-
-export function nonEmptyName(v: unknown, path: string): string {
-  if (typeof v !== 'string' || v.trim() === '') throw new ConfigError(path, 'a non-empty name', v);
-  return v;
-}
-
-export function optFunction<T>(v: T | undefined, path: string): T | undefined {
-  if (v !== undefined && typeof v !== 'function') throw new ConfigError(path, 'a function', v);
-  return v;
-}
-
-/** An integer in [min, max] (max may be Infinity, which is then accepted too). */
-export function intIn(v: unknown, path: string, min: number, max: number, fallback: number): number {
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !(Number.isInteger(v) || v === Infinity) || v < min || v > max) {
-    throw new ConfigError(path, `an integer from ${min} to ${max === Infinity ? 'Infinity' : max}`, v);
-  }
-  return v;
-}
-
-/** A finite number > 0 (milliseconds and the like). */
-export function positiveMs(v: unknown, path: string, fallback: number): number;
-export function positiveMs(v: unknown, path: string, fallback: undefined): number | undefined;
-export function positiveMs(v: unknown, path: string, fallback: number | undefined): number | undefined {
-  if (v === undefined) return fallback;
-  // setTimeout clamps anything above 2^31-1 ms to 1 ms: refuse it rather than fire early.
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 2_147_483_647) {
-    throw new ConfigError(path, 'a number of milliseconds > 0 and <= 2147483647', v);
-  }
-  return v;
-}
-
-/** A finite number >= 0. */
-export function nonNegative(v: unknown, path: string, fallback: number): number {
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ConfigError(path, 'a finite number >= 0', v);
-  return v;
-}
-
+/** Injected timers: an object with both functions, or `undefined` for the defaults. */
 export function assertTimers(v: unknown, path: string): Timers | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'object' || v === null || typeof (v as Timers).setTimeout !== 'function' || typeof (v as Timers).clearTimeout !== 'function') {

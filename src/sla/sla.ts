@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MetricDef } from '../catalog/metrics.js';
 import { sloBurnRate, sloErrorBudgetRemaining, sloLatency, sloObjective } from '../catalog/metrics.js';
 import type { ResolvedSlo } from '../catalog/slo.js';
+import { func, oneOf } from '../catalog/validate.js';
 import { ConfigError } from '../errors.js';
 import type { ObsContext } from '../internal/context.js';
 import type { ObservationTap } from '../internal/tap.js';
@@ -210,8 +211,7 @@ export function createSla(ctx: ObsContext, slos: readonly ResolvedSlo[]): SlaEng
   });
 
   const subscribe = (set: Set<SloListener>, l: SloListener, name: string): (() => void) => {
-    if (typeof l !== 'function') throw new ConfigError(`sla.${name}`, 'a function', l);
-    set.add(l);
+    set.add(func<SloListener>(l, `sla.${name}`));
     return () => void set.delete(l);
   };
 
@@ -220,8 +220,7 @@ export function createSla(ctx: ObsContext, slos: readonly ResolvedSlo[]): SlaEng
     onBreach: (l) => subscribe(breachListeners, l, 'onBreach'),
     onRecover: (l) => subscribe(recoverListeners, l, 'onRecover'),
     healthHandler: (options) => {
-      const failOn = options?.failOn ?? 'breach';
-      if (failOn !== 'breach' && failOn !== 'warning') throw new ConfigError('healthHandler.failOn', '"breach" or "warning"', failOn);
+      const failOn = oneOf(options?.failOn ?? 'breach', ['breach', 'warning'] as const, 'healthHandler.failOn');
       return (req, res) => healthResponse(req, res, check, failOn, (e) => ctx.diag.error('sla_health', e));
     },
     tapsFor(def, labelValues) {

@@ -4,6 +4,7 @@
  * the SDK is the user's, or `startTracing` from `agent-observability/tracing-sdk`.
  */
 import { context } from '@opentelemetry/api';
+import { func } from '../catalog/validate.js';
 import { ConfigError } from '../errors.js';
 import type { ObsContext } from '../internal/context.js';
 import type { CallTracer, ExemplarLabels } from '../internal/span-hook.js';
@@ -89,7 +90,7 @@ export function createTracing(ctx: ObsContext, options: TracingOptions | false |
 
   const api: TracingApi = {
     withCorrelation: (id, fn) => {
-      if (typeof fn !== 'function') throw new ConfigError('withCorrelation', 'a function', fn);
+      func(fn, 'withCorrelation');
       const current = state.current();
       if (id === undefined && current !== undefined) return fn();
       // A nested scope keeps the caller's passed-through trace context; only the ID changes.

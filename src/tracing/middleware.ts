@@ -12,6 +12,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import { httpServerRequestDuration } from '../catalog/metrics.js';
+import { optionalFunc, optionsObject } from '../catalog/validate.js';
 import { ConfigError } from '../errors.js';
 import { labelKey, OTHER } from '../metrics/labels.js';
 import type { HistogramFamily, HistogramSeries } from '../metrics/store.js';
@@ -90,10 +91,8 @@ interface Settings {
 
 function settings(o: HttpMiddlewareOptions | undefined, path: string): Settings {
   if (o === undefined) return { route: expressRoute, routes: undefined, ignore: undefined };
-  if (typeof o !== 'object' || o === null) throw new ConfigError(path, 'an options object', o);
-  for (const k of ['route', 'ignore'] as const) {
-    if (o[k] !== undefined && typeof o[k] !== 'function') throw new ConfigError(`${path}.${k}`, 'a function', o[k]);
-  }
+  optionsObject(o, path);
+  for (const k of ['route', 'ignore'] as const) optionalFunc(o[k], `${path}.${k}`);
   let routes: Set<string> | undefined;
   if (o.routes !== undefined) {
     if (!Array.isArray(o.routes)) throw new ConfigError(`${path}.routes`, 'an array of paths', o.routes);

@@ -12,6 +12,7 @@
 import { context, propagation, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { NodeSDK, resources, tracing } from '@opentelemetry/sdk-node';
+import { boolean, nonEmptyString, numberIn, object, optionsObject, string } from '../catalog/validate.js';
 import { ConfigError } from '../errors.js';
 import { liveTracer } from './provider.js';
 
@@ -72,7 +73,7 @@ function exporterOf(o: StartTracingOptions): SpanExporter | 'console' | 'none' {
   if (e === 'console' || e === 'none') return e;
   if (e === 'otlp') {
     const otlp = o.otlp ?? {};
-    if (typeof otlp !== 'object' || otlp === null) throw new ConfigError('otlp', 'an options object', otlp);
+    optionsObject(otlp, 'otlp');
     if (otlp.url !== undefined && (typeof otlp.url !== 'string' || !/^https?:\/\//.test(otlp.url))) {
       throw new ConfigError('otlp.url', 'an http(s) URL', otlp.url);
     }
@@ -87,19 +88,14 @@ function exporterOf(o: StartTracingOptions): SpanExporter | 'console' | 'none' {
 }
 
 function validate(o: StartTracingOptions): void {
-  if (typeof o !== 'object' || o === null) throw new ConfigError('options', 'an options object', o);
-  if (typeof o.serviceName !== 'string' || o.serviceName.trim() === '') throw new ConfigError('serviceName', 'a non-empty string', o.serviceName);
-  if (o.serviceVersion !== undefined && typeof o.serviceVersion !== 'string') throw new ConfigError('serviceVersion', 'a string', o.serviceVersion);
-  if (o.sampleRatio !== undefined && !(typeof o.sampleRatio === 'number' && o.sampleRatio >= 0 && o.sampleRatio <= 1)) {
-    throw new ConfigError('sampleRatio', 'a number from 0 to 1', o.sampleRatio);
-  }
-  for (const k of ['batch', 'autoDetectResources'] as const) {
-    if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new ConfigError(k, 'a boolean', o[k]);
-  }
+  optionsObject(o, 'options');
+  nonEmptyString(o.serviceName, 'serviceName');
+  if (o.serviceVersion !== undefined) string(o.serviceVersion, 'serviceVersion');
+  if (o.sampleRatio !== undefined) numberIn(o.sampleRatio, 'sampleRatio', 0, 1);
+  for (const k of ['batch', 'autoDetectResources'] as const) if (o[k] !== undefined) boolean(o[k], k);
   const attrs = o.resourceAttributes;
   if (attrs !== undefined) {
-    if (typeof attrs !== 'object' || attrs === null) throw new ConfigError('resourceAttributes', 'an object', attrs);
-    for (const [k, v] of Object.entries(attrs)) {
+    for (const [k, v] of Object.entries(object(attrs, 'resourceAttributes'))) {
       if (!['string', 'number', 'boolean'].includes(typeof v)) throw new ConfigError(`resourceAttributes.${k}`, 'a string, number or boolean', v);
     }
   }

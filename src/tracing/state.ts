@@ -7,6 +7,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import { context, INVALID_TRACEID, trace, TraceFlags, type HrTime, type Span, type SpanContext } from '@opentelemetry/api';
 import { correlationIdsReplaced } from '../catalog/metrics.js';
+import { boolean } from '../catalog/validate.js';
 import { ConfigError } from '../errors.js';
 import type { ObsContext } from '../internal/context.js';
 import type { CallTracer, ExemplarLabels } from '../internal/span-hook.js';
@@ -60,16 +61,13 @@ export interface ResolvedTracingOptions {
 export function resolveTracingOptions(o: unknown): ResolvedTracingOptions {
   if (o === false) return { spans: false, exemplars: false, header: 'x-correlation-id' };
   if (o === undefined || o === true) return { spans: true, exemplars: true, header: 'x-correlation-id' };
-  if (typeof o !== 'object' || o === null) throw new ConfigError('tracing', 'an options object or false', o);
-  const t = o as TracingOptions;
-  for (const k of ['spans', 'exemplars'] as const) {
-    if (t[k] !== undefined && typeof t[k] !== 'boolean') throw new ConfigError(`tracing.${k}`, 'a boolean', t[k]);
-  }
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new ConfigError('tracing', 'an options object or false', o);
+  const t = o as Readonly<Record<keyof TracingOptions, unknown>>;
   const header = t.correlationHeader ?? 'x-correlation-id';
   if (typeof header !== 'string' || !HEADER_NAME.test(header)) {
     throw new ConfigError('tracing.correlationHeader', 'an HTTP header name (1-64 token characters)', header);
   }
-  return { spans: t.spans ?? true, exemplars: t.exemplars ?? true, header: header.toLowerCase() };
+  return { spans: boolean(t.spans, 'tracing.spans', true), exemplars: boolean(t.exemplars, 'tracing.exemplars', true), header: header.toLowerCase() };
 }
 
 /** Where a replaced correlation ID came from, for the once-only warning. */

@@ -2,7 +2,8 @@
 import type CircuitBreaker from 'opossum';
 import { ConfigError } from '../../errors.js';
 import type { AnyFunction } from '../../instrument/handles.js';
-import { assertFunction, assertObject, intIn, invoke, nameLike, nonEmptyName, optFunction, positiveMs, type Guarded } from '../shared.js';
+import { boolean, func, intIn, nonEmptyString, numberIn, optionalFunc, optionsObject, timerMs, type Obj } from '../../catalog/validate.js';
+import { invoke, nameLike, type Guarded } from '../shared.js';
 import { MeteredBreaker, actionFor, type BreakerDeps, type CircuitBreakerHandle, type CircuitBreakerOptions } from './breaker.js';
 
 /** Live breakers by name; a name is taken until its breaker is disposed. */
@@ -24,28 +25,24 @@ export class BreakerRegistry {
 }
 
 /** Validates opossum's numeric options up front (opossum itself accepts anything). Returns a copy without our own keys. */
-export function opossumOptions(o: Record<string, unknown>, path: string): CircuitBreaker.Options {
+export function opossumOptions(o: Obj, path: string): CircuitBreaker.Options {
   const { name: _n, fallback: _f, logTransitions: _l, group: _g, ...rest } = o;
-  if (rest.timeout !== undefined && rest.timeout !== false) positiveMs(rest.timeout, `${path}.timeout`, undefined);
-  positiveMs(rest.resetTimeout, `${path}.resetTimeout`, undefined);
-  positiveMs(rest.rollingCountTimeout, `${path}.rollingCountTimeout`, undefined);
+  for (const k of ['timeout', 'resetTimeout', 'rollingCountTimeout'] as const) {
+    // opossum's `timeout: false` turns its timeout off.
+    if (rest[k] !== undefined && !(k === 'timeout' && rest[k] === false)) timerMs(rest[k], `${path}.${k}`);
+  }
   intIn(rest.rollingCountBuckets, `${path}.rollingCountBuckets`, 1, 10_000, 10);
   intIn(rest.volumeThreshold, `${path}.volumeThreshold`, 0, Number.MAX_SAFE_INTEGER, 0);
   intIn(rest.capacity, `${path}.capacity`, 1, Number.MAX_SAFE_INTEGER, 1);
-  const pct = rest.errorThresholdPercentage;
-  if (pct !== undefined && (typeof pct !== 'number' || !(pct >= 0 && pct <= 100))) {
-    throw new ConfigError(`${path}.errorThresholdPercentage`, 'a number from 0 to 100', pct);
-  }
-  optFunction(rest.errorFilter, `${path}.errorFilter`);
+  if (rest.errorThresholdPercentage !== undefined) numberIn(rest.errorThresholdPercentage, `${path}.errorThresholdPercentage`, 0, 100);
+  optionalFunc(rest.errorFilter, `${path}.errorFilter`);
   return rest as CircuitBreaker.Options;
 }
 
-export function readBreakerCommon(o: Record<string, unknown>, path: string): { logTransitions: boolean } {
-  if (o.logTransitions !== undefined && typeof o.logTransitions !== 'boolean') {
-    throw new ConfigError(`${path}.logTransitions`, 'a boolean', o.logTransitions);
-  }
+export function readBreakerCommon(o: Obj, path: string): { logTransitions: boolean } {
+  const logTransitions = boolean(o.logTransitions, `${path}.logTransitions`, true);
   if (o.group !== undefined) throw new ConfigError(`${path}.group`, 'no group (the breaker label is its name)', o.group);
-  return { logTransitions: o.logTransitions !== false };
+  return { logTransitions };
 }
 
 export function createCircuitBreaker<F extends AnyFunction>(
@@ -54,11 +51,10 @@ export function createCircuitBreaker<F extends AnyFunction>(
   fn: F,
   options: CircuitBreakerOptions<F> | undefined,
 ): [CircuitBreakerHandle<F>, MeteredBreaker] {
-  assertFunction(fn, 'circuitBreaker(fn)');
-  const o = (options ?? {}) as Record<string, unknown>;
-  assertObject(o, 'circuitBreaker options');
-  const name = nonEmptyName(o.name ?? fn.name, o.name === undefined ? 'circuitBreaker options.name (fn is anonymous)' : 'circuitBreaker options.name');
-  const fallback = optFunction(o.fallback, 'circuitBreaker options.fallback') as ((error: unknown, ...args: unknown[]) => unknown) | undefined;
+  func(fn, 'circuitBreaker(fn)');
+  const o = optionsObject(options ?? {}, 'circuitBreaker options');
+  const name = nonEmptyString(o.name ?? fn.name, o.name === undefined ? 'circuitBreaker options.name (fn is anonymous)' : 'circuitBreaker options.name');
+  const fallback = optionalFunc(o.fallback, 'circuitBreaker options.fallback') as ((error: unknown, ...args: unknown[]) => unknown) | undefined;
   const { logTransitions } = readBreakerCommon(o, 'circuitBreaker options');
   const opts = opossumOptions(o, 'circuitBreaker options');
   registry.claim(name, 'circuitBreaker options.name');

@@ -25,7 +25,8 @@ import type { BreakerInfo, BreakerState, CircuitBreakerOptions, MeteredBreaker }
 import type { Pool, PoolHandle, PoolOptions } from '../pool/pool.js';
 import type { Retry, RetryOptions } from '../retry/retry.js';
 import type { TimeoutOptions } from '../timeout/timeout.js';
-import { assertFunction, invoke, nameLike, type CallContext, type Guarded, type Layer } from '../shared.js';
+import { func } from '../../catalog/validate.js';
+import { invoke, nameLike, type CallContext, type Guarded, type Layer } from '../shared.js';
 
 /** Options of `obs.policy(options)`. Every part is optional; absent parts are not in the chain. */
 export interface PolicyOptions {
@@ -175,7 +176,7 @@ export function createPolicy(parts: PolicyParts): PolicyHandle {
     breaker: breakerView,
     pool: pool?.handle,
     execute(fn, options) {
-      assertFunction(fn, `policy(${JSON.stringify(parts.name)}).execute(fn)`);
+      func(fn, `policy(${JSON.stringify(parts.name)}).execute(fn)`);
       const signal = options?.signal;
       return withFallback(
         chain({ signal, attempt: 1 }, (c) => invoke(() => fn(c))) as Promise<Awaited<never>>,
@@ -184,9 +185,9 @@ export function createPolicy(parts: PolicyParts): PolicyHandle {
       );
     },
     wrap<F extends AnyFunction>(fn: F, options?: PolicyWrapOptions<F>): Guarded<F> {
-      assertFunction(fn, `policy(${JSON.stringify(parts.name)}).wrap(fn)`);
+      func(fn, `policy(${JSON.stringify(parts.name)}).wrap(fn)`);
       const fb = options?.fallback as ((e: unknown, ...args: unknown[]) => unknown) | undefined;
-      if (fb !== undefined) assertFunction(fb, `policy(${JSON.stringify(parts.name)}).wrap options.fallback`);
+      if (fb !== undefined) func(fb, `policy(${JSON.stringify(parts.name)}).wrap options.fallback`);
       const call = fn as unknown as (this: unknown, ...args: unknown[]) => unknown;
       return nameLike(function (this: unknown, ...args: unknown[]): Promise<unknown> {
         const p = chain({ signal: undefined, attempt: 1 }, () => invoke(() => call.apply(this, args)));

@@ -9,7 +9,8 @@ import { PoolRejectedError } from '../../errors.js';
 import type { AnyFunction } from '../../instrument/handles.js';
 import type { ExemplarLabels } from '../../internal/span-hook.js';
 import type { CounterFamily, CounterSeries, GaugeFamily, GaugeSeries, HistogramFamily, HistogramSeries } from '../../metrics/store.js';
-import { abortReason, assertFunction, invoke, nameLike, observeWith, type Guarded, type Timers } from '../shared.js';
+import { func } from '../../catalog/validate.js';
+import { abortReason, invoke, nameLike, observeWith, type Guarded, type Timers } from '../shared.js';
 
 /** Options of `obs.pool(name, options)`. */
 export interface PoolOptions {
@@ -244,7 +245,7 @@ function poolHandle(pool: Pool): PoolHandle {
     },
     run: (fn, o) => pool.run(fn, o?.signal),
     wrap: <F extends AnyFunction>(fn: F): Guarded<F> => {
-      assertFunction(fn, `pool(${JSON.stringify(pool.name)}).wrap(fn)`);
+      func(fn, `pool(${JSON.stringify(pool.name)}).wrap(fn)`);
       const call = fn as unknown as (this: unknown, ...args: unknown[]) => unknown;
       return nameLike(function (this: unknown, ...args: unknown[]) {
         return pool.run(() => call.apply(this, args), undefined);

@@ -5,13 +5,11 @@
  * provider's own error (status, headers) rather than a wrapper; `agentobs_retry_exhausted_total`
  * tells operators when retries ran out. Attempts per call go to `agentobs_retry_attempts`.
  */
+import { boolean, intIn, nonEmptyString, nonNegative, optionalFunc, optionsObject, timerMs } from '../../catalog/validate.js';
 import { ConfigError, isAgentObservabilityError, isCircuitOpenError, isTimeoutError } from '../../errors.js';
 import type { CounterFamily, CounterSeries, HistogramFamily, HistogramSeries } from '../../metrics/store.js';
 import { retryAfterMs, statusOf } from '../http.js';
-import {
-  assertObject, assertTimers, defaultTimers, intIn, nonEmptyName, nonNegative, optFunction, positiveMs, sleep,
-  type CallContext, type Layer, type Timers,
-} from '../shared.js';
+import { assertTimers, defaultTimers, sleep, type CallContext, type Layer, type Timers } from '../shared.js';
 
 /** Details handed to `onRetry` before each wait. */
 export interface RetryEvent {
@@ -93,16 +91,14 @@ interface Settings {
 }
 
 /** Validates retry options; `path` prefixes error messages. */
-export function readRetryOptions(o: unknown, path: string, defaultName?: string): { name: string; kind: string; settings: Settings } {
-  assertObject(o, path);
-  const name = nonEmptyName(o.name ?? defaultName, `${path}.name`);
-  const kind = o.kind === undefined ? 'call' : nonEmptyName(o.kind, `${path}.kind`);
+export function readRetryOptions(raw: unknown, path: string, defaultName?: string): { name: string; kind: string; settings: Settings } {
+  const o = optionsObject(raw, path);
+  const name = nonEmptyString(o.name ?? defaultName, `${path}.name`);
+  const kind = o.kind === undefined ? 'call' : nonEmptyString(o.kind, `${path}.kind`);
   const baseDelayMs = nonNegative(o.baseDelayMs, `${path}.baseDelayMs`, 200);
   const maxDelayMs = nonNegative(o.maxDelayMs, `${path}.maxDelayMs`, 10_000);
   if (maxDelayMs < baseDelayMs) throw new ConfigError(`${path}.maxDelayMs`, `a number >= baseDelayMs (${baseDelayMs})`, maxDelayMs);
-  if (o.respectRetryAfter !== undefined && typeof o.respectRetryAfter !== 'boolean') {
-    throw new ConfigError(`${path}.respectRetryAfter`, 'a boolean', o.respectRetryAfter);
-  }
+  const respectRetryAfter = boolean(o.respectRetryAfter, `${path}.respectRetryAfter`, true);
   return {
     name,
     kind,
@@ -110,12 +106,12 @@ export function readRetryOptions(o: unknown, path: string, defaultName?: string)
       maxAttempts: intIn(o.maxAttempts, `${path}.maxAttempts`, 1, 100, 3),
       baseDelayMs,
       maxDelayMs,
-      deadlineMs: positiveMs(o.deadlineMs, `${path}.deadlineMs`, undefined),
-      retryable: optFunction(o.retryable as Settings['retryable'] | undefined, `${path}.retryable`) ?? defaultRetryable,
-      respectRetryAfter: o.respectRetryAfter !== false,
+      deadlineMs: o.deadlineMs === undefined ? undefined : timerMs(o.deadlineMs, `${path}.deadlineMs`),
+      retryable: optionalFunc(o.retryable as Settings['retryable'] | undefined, `${path}.retryable`) ?? defaultRetryable,
+      respectRetryAfter,
       maxRetryAfterMs: nonNegative(o.maxRetryAfterMs, `${path}.maxRetryAfterMs`, 60_000),
-      onRetry: optFunction(o.onRetry as Settings['onRetry'], `${path}.onRetry`),
-      random: optFunction(o.random as Settings['random'] | undefined, `${path}.random`) ?? Math.random,
+      onRetry: optionalFunc(o.onRetry as Settings['onRetry'], `${path}.onRetry`),
+      random: optionalFunc(o.random as Settings['random'] | undefined, `${path}.random`) ?? Math.random,
       timers: assertTimers(o.timers, `${path}.timers`) ?? defaultTimers,
     },
   };

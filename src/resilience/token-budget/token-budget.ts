@@ -7,7 +7,7 @@ import { ConfigError, TokenBudgetExceededError } from '../../errors.js';
 import type { TokenUsage } from '../../instrument/recorder.js';
 import type { Diag } from '../../internal/diag.js';
 import type { GaugeFamily, GaugeSeries } from '../../metrics/store.js';
-import { assertObject, positiveMs } from '../shared.js';
+import { optionsObject, object, positive, timerMs } from '../../catalog/validate.js';
 
 /** Token types a budget can limit; `total` is input + output. */
 export type BudgetTokenType = 'input' | 'output' | 'total';
@@ -57,24 +57,18 @@ interface Slot {
   readonly utilization: GaugeSeries;
 }
 
-export function readBudgetOptions(o: unknown, path: string): { limits: Map<BudgetTokenType, number>; windowMs: number } {
-  assertObject(o, path);
+export function readBudgetOptions(raw: unknown, path: string): { limits: Map<BudgetTokenType, number>; windowMs: number } {
+  const o = optionsObject(raw, path);
   const limits = new Map<BudgetTokenType, number>();
-  const check = (v: unknown, p: string): number => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ConfigError(p, 'a finite number of tokens > 0', v);
-    return v;
-  };
-  if (typeof o.limit === 'number') limits.set('total', check(o.limit, `${path}.limit`));
+  if (typeof o.limit === 'number') limits.set('total', positive(o.limit, `${path}.limit`));
   else {
-    assertObject(o.limit, `${path}.limit`);
-    for (const t of TYPES) if (o.limit[t] !== undefined) limits.set(t, check(o.limit[t], `${path}.limit.${t}`));
-    const extra = Object.keys(o.limit).filter((k) => !(TYPES as readonly string[]).includes(k));
+    const l = object(o.limit, `${path}.limit`);
+    for (const t of TYPES) if (l[t] !== undefined) limits.set(t, positive(l[t], `${path}.limit.${t}`));
+    const extra = Object.keys(l).filter((k) => !(TYPES as readonly string[]).includes(k));
     if (extra.length > 0) throw new ConfigError(`${path}.limit.${extra[0]}`, 'one of input, output, total', extra[0]);
-    if (limits.size === 0) throw new ConfigError(`${path}.limit`, 'a number or at least one of input, output, total', o.limit);
+    if (limits.size === 0) throw new ConfigError(`${path}.limit`, 'a number or at least one of input, output, total', l);
   }
-  const windowMs = positiveMs(o.windowMs, `${path}.windowMs`, undefined);
-  if (windowMs === undefined) throw new ConfigError(`${path}.windowMs`, 'a number of milliseconds > 0', undefined);
-  return { limits, windowMs };
+  return { limits, windowMs: timerMs(o.windowMs, `${path}.windowMs`) };
 }
 
 export class TokenBudget {
