@@ -34,6 +34,11 @@ export interface ScrapeOptions {
   readonly timeoutSeconds?: number;
   /** Answer gzip when the request's `Accept-Encoding` allows it. @default true */
   readonly compression?: boolean;
+  /**
+   * Answer OpenMetrics (with exemplars) when the request prefers it; `false` always answers
+   * text 0.0.4, for consumers that mis-read OpenMetrics. @default true
+   */
+  readonly openMetrics?: boolean;
   /** Serializations running at once (scrapes that arrive together share one). @default 2 */
   readonly maxConcurrentScrapes?: number;
   /** Requests served or waiting at once; beyond it a scrape gets `503` and `Retry-After`. @default 32 */
@@ -50,6 +55,7 @@ const OUT_CHUNK = 64 * 1024;
 interface ResolvedScrapeOptions {
   readonly timeoutMs: number;
   readonly compression: boolean;
+  readonly openMetrics: boolean;
   readonly maxConcurrent: number;
   readonly maxPending: number;
   readonly stallMs: number;
@@ -66,8 +72,8 @@ function positive(v: unknown, path: string, fallback: number, integer: boolean):
 export function resolveScrapeOptions(o: ScrapeOptions | undefined, path: string): ResolvedScrapeOptions {
   if (o !== undefined && (typeof o !== 'object' || o === null)) throw new ConfigError(path, 'an options object', o);
   const opts = o ?? {};
-  if (opts.compression !== undefined && typeof opts.compression !== 'boolean') {
-    throw new ConfigError(`${path}.compression`, 'a boolean', opts.compression);
+  for (const k of ['compression', 'openMetrics'] as const) {
+    if (opts[k] !== undefined && typeof opts[k] !== 'boolean') throw new ConfigError(`${path}.${k}`, 'a boolean', opts[k]);
   }
   const timeout = positive(opts.timeoutSeconds, `${path}.timeoutSeconds`, 30, false);
   if (timeout > MAX_SCRAPE_TIMEOUT_SECONDS) {
@@ -76,6 +82,7 @@ export function resolveScrapeOptions(o: ScrapeOptions | undefined, path: string)
   return {
     timeoutMs: timeout * 1000,
     compression: opts.compression ?? true,
+    openMetrics: opts.openMetrics ?? true,
     maxConcurrent: positive(opts.maxConcurrentScrapes, `${path}.maxConcurrentScrapes`, 2, true),
     maxPending: positive(opts.maxPendingScrapes, `${path}.maxPendingScrapes`, 32, true),
     stallMs: positive(opts.stallTimeoutSeconds, `${path}.stallTimeoutSeconds`, 10, false) * 1000,
@@ -281,7 +288,7 @@ export class ScrapeServer {
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
       return;
     }
-    const format = negotiateFormat(req.headers.accept);
+    const format = this.options.openMetrics ? negotiateFormat(req.headers.accept) : 'prometheus';
     const gzip = this.options.compression && acceptsGzip(req.headers['accept-encoding']);
     if (req.method === 'HEAD') {
       res.writeHead(200, successHeaders(format, gzip)).end();
