@@ -21,7 +21,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { Writable } from 'node:stream';
 import { constants as zlib, createGzip, type Gzip } from 'node:zlib';
 import type { Registry } from 'prom-client';
-import { ConfigError } from '../errors.js';
+import { boolean, numberIn, optionsObject, positive, positiveInt } from '../catalog/validate.js';
 import { CONTENT_TYPES, ScrapeAbortedError, TextSink, writeRegistry, type ChunkConsumer, type ExpositionFormat } from './format.js';
 import { acceptsGzip, negotiateFormat } from './negotiate.js';
 
@@ -61,31 +61,17 @@ interface ResolvedScrapeOptions {
   readonly stallMs: number;
 }
 
-function positive(v: unknown, path: string, fallback: number, integer: boolean): number {
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
-    throw new ConfigError(path, integer ? 'a positive integer' : 'a positive number', v);
-  }
-  return v;
-}
-
 export function resolveScrapeOptions(o: ScrapeOptions | undefined, path: string): ResolvedScrapeOptions {
-  if (o !== undefined && (typeof o !== 'object' || o === null)) throw new ConfigError(path, 'an options object', o);
-  const opts = o ?? {};
-  for (const k of ['compression', 'openMetrics'] as const) {
-    if (opts[k] !== undefined && typeof opts[k] !== 'boolean') throw new ConfigError(`${path}.${k}`, 'a boolean', opts[k]);
-  }
-  const timeout = positive(opts.timeoutSeconds, `${path}.timeoutSeconds`, 30, false);
-  if (timeout > MAX_SCRAPE_TIMEOUT_SECONDS) {
-    throw new ConfigError(`${path}.timeoutSeconds`, `at most ${MAX_SCRAPE_TIMEOUT_SECONDS}`, timeout);
-  }
+  const opts = (o === undefined ? {} : optionsObject(o, path)) as ScrapeOptions;
+  const timeout = positive(opts.timeoutSeconds, `${path}.timeoutSeconds`, 30);
+  if (timeout > MAX_SCRAPE_TIMEOUT_SECONDS) numberIn(timeout, `${path}.timeoutSeconds`, 0, MAX_SCRAPE_TIMEOUT_SECONDS);
   return {
     timeoutMs: timeout * 1000,
-    compression: opts.compression ?? true,
-    openMetrics: opts.openMetrics ?? true,
-    maxConcurrent: positive(opts.maxConcurrentScrapes, `${path}.maxConcurrentScrapes`, 2, true),
-    maxPending: positive(opts.maxPendingScrapes, `${path}.maxPendingScrapes`, 32, true),
-    stallMs: positive(opts.stallTimeoutSeconds, `${path}.stallTimeoutSeconds`, 10, false) * 1000,
+    compression: boolean(opts.compression, `${path}.compression`, true),
+    openMetrics: boolean(opts.openMetrics, `${path}.openMetrics`, true),
+    maxConcurrent: positiveInt(opts.maxConcurrentScrapes, `${path}.maxConcurrentScrapes`, 2),
+    maxPending: positiveInt(opts.maxPendingScrapes, `${path}.maxPendingScrapes`, 32),
+    stallMs: positive(opts.stallTimeoutSeconds, `${path}.stallTimeoutSeconds`, 10) * 1000,
   };
 }
 
