@@ -18,10 +18,10 @@ import {
   type StepOptions, type ToolOptions, type WorkflowHandle,
 } from './instrument/handles.js';
 import { defaultErrorType } from './instrument/error-type.js';
-import { defaultClock } from './instrument/recorder.js';
 import type { ObsContext } from './internal/context.js';
 import { resolveSlos, type SloSpec } from './catalog/slo.js';
 import { createSla, type Sla } from './sla/index.js';
+import { guardClock } from './internal/clock.js';
 import { Diag, stderrLogger, type DiagLogger } from './internal/diag.js';
 import type { LabelPolicyHooks, LabelPolicySettings } from './metrics/labels.js';
 import { installRuntimeMetrics } from './metrics/use/runtime.js';
@@ -184,7 +184,6 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   const settings = resolveSettings(options.cardinality);
   const bucketOverrides = resolveBuckets(options.buckets);
   const slos = resolveSlos(options.slos, 'slos', { buckets: (name) => bucketOverrides.get(name), allowed: settings.allow });
-  const clock = options.clock ?? defaultClock;
   const logger = options.logger === false ? undefined : (options.logger ?? stderrLogger);
 
   const families = new Map<string, Family>();
@@ -240,6 +239,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   self.sanitized = family(labelSanitized, unlimited) as CounterFamily;
   const diag = new Diag(family(internalErrors, unlimited) as CounterFamily, logger);
   (family(buildInfo, unlimited) as GaugeFamily).child([VERSION]).set(1);
+  const clock = guardClock(options.clock, diag);
 
   const handles = new HandleFactory(
     {

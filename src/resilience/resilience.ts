@@ -99,16 +99,6 @@ export function createResilience(ctx: ObsContext): ResilienceApi {
   const disposers = new Set<{ dispose(): void }>();
   let closed = false;
 
-  // The clock is user-injectable and read on hot paths: a throwing clock must not reach user code.
-  const clock = (): number => {
-    try {
-      return ctx.clock();
-    } catch (e) {
-      ctx.diag.error('clock', e);
-      return NaN;
-    }
-  };
-
   const breakerDeps = lazy((): BreakerDeps => {
     const ratio = ctx.gauge(breakerFailureRatio);
     const previous = ratio.collect;
@@ -145,7 +135,7 @@ export function createResilience(ctx: ObsContext): ResilienceApi {
       utilization: ctx.gauge(poolUtilization),
       wait: ctx.histogram(poolWaitTime),
       rejections: ctx.counter(poolRejections),
-      clock,
+      clock: ctx.clock,
       exemplar: ctx.activeExemplar,
       timers: defaultTimers,
       released: (p) => {
@@ -154,7 +144,7 @@ export function createResilience(ctx: ObsContext): ResilienceApi {
       },
     }),
   );
-  const retryDeps = lazy((): RetryDeps => ({ attempts: ctx.histogram(retryAttempts), exhausted: ctx.counter(retryExhausted), clock, diag: ctx.diag }));
+  const retryDeps = lazy((): RetryDeps => ({ attempts: ctx.histogram(retryAttempts), exhausted: ctx.counter(retryExhausted), clock: ctx.clock, diag: ctx.diag }));
   const budgetDeps = lazy((): BudgetDeps => {
     const usage = ctx.gauge(tokenBudgetUsage);
     const previous = usage.collect;
@@ -167,7 +157,7 @@ export function createResilience(ctx: ObsContext): ResilienceApi {
       usage,
       limit: ctx.gauge(tokenBudgetLimit),
       utilization: ctx.gauge(tokenBudgetUtilization),
-      clock,
+      clock: ctx.clock,
       diag: ctx.diag,
       released: (b) => {
         if (budgets.get(b.name) === b) budgets.delete(b.name);

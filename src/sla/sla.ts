@@ -79,14 +79,8 @@ function gcd(a: number, b: number): number {
 export function createSla(ctx: ObsContext, slos: readonly ResolvedSlo[]): SlaEngine {
   const breachListeners = new Set<SloListener>();
   const recoverListeners = new Set<SloListener>();
-  const now = (): number => {
-    try {
-      return ctx.clock();
-    } catch (e) {
-      ctx.diag.error('sla', e);
-      return NaN;
-    }
-  };
+  // Guarded (never throws); NaN for a failed reading, which the windows ignore.
+  const now = ctx.clock;
 
   let gauges: ((name: string, short: string, long: string, period: string) => GaugeSeries[]) | undefined;
   if (slos.length > 0) {
@@ -126,8 +120,10 @@ export function createSla(ctx: ObsContext, slos: readonly ResolvedSlo[]): SlaEng
     g?.[0]?.set(slo.objective);
     return { window, positions, breached: false, gauges: g };
   });
-  const t0 = now();
-  for (const t of tracked) t.window.sync(t0);
+  if (tracked.length > 0) {
+    const t0 = now();
+    for (const t of tracked) t.window.sync(t0);
+  }
 
   function refreshGauges(): void {
     try {
