@@ -24,7 +24,7 @@ import { createSla, type Sla } from './sla/index.js';
 import { guardClock } from './internal/clock.js';
 import { Diag, stderrLogger, type DiagLogger } from './internal/diag.js';
 import type { LabelPolicyHooks, LabelPolicySettings } from './metrics/labels.js';
-import { installRuntimeMetrics } from './metrics/use/runtime.js';
+import { installRuntimeMetrics } from './runtime/runtime.js';
 import { createResilience, type ResilienceApi } from './resilience/resilience.js';
 import { createTracing, type Tracing, type TracingApi, type TracingOptions } from './tracing/index.js';
 import { liveTracer } from './tracing/provider.js';

@@ -316,7 +316,7 @@ export const sloLatency = gauge({
 
 // ── Runtime and self-metrics ─────────────────────────────────────────────────────────────
 // Runtime metrics keep prom-client's default names (so existing Node.js dashboards work) but
-// are produced by our own collector (src/metrics/use/), which releases its event-loop
+// are produced by our own collector (src/runtime/), which releases its event-loop
 // monitor and GC observer on shutdown; prom-client's collectDefaultMetrics is not installed.
 
 /** prom-client's default GC buckets, kept so existing dashboards read the same series. */

@@ -26,9 +26,9 @@ import {
   eventLoopLagStddev, eventLoopUtilization, externalMemory, gcDuration, heapLimit, heapSpaceAvailable, heapSpaceTotal,
   heapSpaceUsed, heapTotal, heapUsed, nodeVersionInfo, processCpu, processCpuSystem, processCpuUser, processMaxFds,
   processOpenFds, processResidentMemory, processStartTime, type MetricDef,
-} from '../../catalog/metrics.js';
-import type { ObsContext } from '../../internal/context.js';
-import type { CounterFamily, Family, GaugeFamily, GaugeSeries, HistogramSeries } from '../store.js';
+} from '../catalog/metrics.js';
+import type { ObsContext } from '../internal/context.js';
+import type { CounterFamily, Family, GaugeFamily, GaugeSeries, HistogramSeries } from '../metrics/store.js';
 
 /** What the runtime collector needs from the root handle. */
 export type RuntimeContext = Pick<ObsContext, 'registry' | 'counter' | 'gauge' | 'histogram' | 'diag'>;

@@ -3,9 +3,9 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { findSamples, getHistogram, getValue, parseExposition, type ParsedExposition } from '../../../test/helpers/exposition.js';
-import { METRICS } from '../../catalog/metrics.js';
-import { createObservability, type Observability, type ObservabilityOptions } from '../../observability.js';
+import { findSamples, getHistogram, getValue, parseExposition, type ParsedExposition } from '../../test/helpers/exposition.js';
+import { METRICS } from '../catalog/metrics.js';
+import { createObservability, type Observability, type ObservabilityOptions } from '../observability.js';
 
 const created: Observability[] = [];
 function make(options: ObservabilityOptions = {}): Observability {
