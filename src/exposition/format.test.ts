@@ -223,6 +223,26 @@ describe('user metrics in a user-supplied registry', () => {
     expect(json.find((m) => m.name === TOOL)?.values.length).toBeGreaterThan(0);
   });
 
+  it('prom-client\'s own serializer, reading our get(), sees every sample our stream writes (both formats, escaped labels, exemplars)', async () => {
+    const obs = make({ cardinality: { maxValueLength: 1000 } });
+    obs.tool('we"b\\search', { agent: 'a\nb' }).record(0.3, new TypeError('x'));
+    obs.tool('plain').record(2);
+    obs.llm({ model: 'gpt', provider: 'openai' }).recordUsage({ input: 10, output: 3 });
+    const family = obs.registry.getSingleMetric(TOOL) as unknown as HistogramFamily;
+    family.child(['plain', '', '']).observeWithExemplar(0.05, { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' }, 1700000000.5);
+    const ours = (exp: ParsedExposition) =>
+      exp.samples
+        .filter((x) => x.name.startsWith('gen_ai_') || x.name.startsWith('agentobs_'))
+        .map((x) => ({ name: x.name, labels: labelSetKey(x.labels), value: x.value, exemplar: x.exemplar }))
+        .sort((a, b) => (a.name + a.labels < b.name + b.labels ? -1 : 1));
+    const { text, om } = await both(obs);
+    expect(ours(parseExposition(await obs.registry.metrics(), 'prometheus'))).toEqual(ours(text));
+    obs.registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as never);
+    const promOm = ours(parseExposition(await obs.registry.metrics(), 'openmetrics'));
+    expect(promOm).toEqual(ours(om));
+    expect(promOm.filter((x) => x.exemplar !== undefined)).toHaveLength(1);
+  });
+
   it('a broken foreign metric is skipped and counted; the rest of the scrape survives', async () => {
     const registry = new Registry();
     registry.registerMetric({
