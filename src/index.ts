@@ -12,10 +12,10 @@ export type { TokenUsage } from './instrument/recorder.js';
 export { defaultErrorType } from './instrument/error-type.js';
 export type { DiagLogger } from './internal/diag.js';
 export type {
-  MetricsHandler, MetricsServer, ListenOptions, ScrapeResult, FastifyInstanceLike, FastifyReplyLike, FastifyMetricsOptions,
-} from './exposition/http.js';
-export type { ExpositionFormat } from './exposition/format.js';
-export { CONTENT_TYPES } from './exposition/format.js';
+  ExpositionApi, MetricsHandler, MetricsServer, ListenOptions, ScrapeOptions, ScrapeResult, FastifyInstanceLike, FastifyReplyLike,
+  FastifyRequestLike, FastifyMetricsOptions, ExpositionFormat,
+} from './exposition/index.js';
+export { CONTENT_TYPES } from './exposition/index.js';
 export { OTHER } from './metrics/labels.js';
 export {
   AgentObservabilityError, ConfigError, isAgentObservabilityError, isConfigError,
@@ -24,12 +24,12 @@ export {
 } from './errors.js';
 export type { AgentObservabilityErrorCode, PoolRejectionReason } from './errors.js';
 export type {
-  ResilienceApi, BreakerInfo, BreakerOutcome, BreakerState, CircuitBreakerHandle, CircuitBreakerOptions, OpossumOptions,
+  ResilienceApi, BreakerInfo, BreakerState, CircuitBreakerHandle, CircuitBreakerOptions, OpossumOptions,
   PoolHandle, PoolOptions, PoolRunOptions, RetryEvent, RetryOptions, TimeoutOptions, PolicyBreaker, PolicyExecuteOptions,
-  PolicyHandle, PolicyOptions, PolicyWrapOptions, HeadersLike, RateLimitKind, BudgetTokenType, TokenBudgetHandle,
+  PolicyHandle, PolicyOptions, PolicyWrapOptions, HeadersLike, BudgetTokenType, TokenBudgetHandle,
   TokenBudgetOptions, CallContext, Guarded, Timers,
 } from './resilience/index.js';
-export { BREAKER_STATES, defaultRetryable, retryAfterMs, RATE_LIMIT_HEADERS } from './resilience/index.js';
+export { BREAKER_STATES, defaultRetryable, retryAfterMs } from './resilience/index.js';
 export { defineSlo, loadSlos, SLO_TARGET_KINDS } from './catalog/slo.js';
 export type {
   SloSpec, AvailabilitySloSpec, LatencySloSpec, SloTarget, SloTargetKind, AvailabilitySli, LatencySli, SloEvaluationOptions,

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { toolDuration } from '../catalog/metrics.js';
 import { defineSlo } from '../catalog/slo.js';
-import {
-  AGENT_ALERTS, allPanels, callRate, eq, errorRatio, finalizeAlertGroups, gaugeAggregate, generateArtifacts, generateRuleGroups,
-  labelValues, re, type AlertingRule, type RuleGroup,
-} from './index.js';
+import { allPanels, finalizeAlertGroups } from './artifacts.js';
+import { generateArtifacts, generateRuleGroups, type AlertingRule, type RuleGroup } from './index.js';
+import { AGENT_ALERTS } from './prometheus/alerts.js';
+import { callRate, eq, errorRatio, gaugeAggregate, labelValues, re } from './promql.js';
 import { METRICS, poolUtilization } from '../catalog/metrics.js';
 
 const SERIES = new Set(['up', ...METRICS.flatMap((m) => (m.type === 'histogram' ? [`${m.name}_count`, `${m.name}_bucket`, `${m.name}_sum`] : [m.name]))]);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isConfigError, type ConfigError } from '../errors.js';
-import { GENERATE_DEFAULTS, parseSelector, resolveGenerateConfig, runbookUrl } from './index.js';
+import { runbookUrl } from './config.js';
+import { GENERATE_DEFAULTS, resolveGenerateConfig } from './index.js';
+import { parseSelector } from './selector.js';
 
 function configError(fn: () => unknown): ConfigError {
   try {

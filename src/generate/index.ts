@@ -3,35 +3,25 @@
  * your configuration). Nothing here imports prom-client, so scripts that write rule files
  * do not load the runtime.
  */
-export {
-  generateSloRules, sloRuleGroups, generatedBanner, MULTI_BURN_RATE_ALERTS, SLI_WINDOWS, SLO_RECORDS, DEFAULT_RUNBOOK_BASE_URL,
-} from './prometheus/slo-rules.js';
-export type { SloRulesOptions, SloRuleGroups, BurnRateAlertWindow } from './prometheus/slo-rules.js';
-export { renderRuleFile, yamlString } from './rules.js';
-export type { RuleGroup, Rule, RecordingRule, AlertingRule } from './rules.js';
-export {
-  eq, neq, re, quote, matchers, histogramSeries, metricSeries, recordedSeries, rate, sum, histogramQuantile,
-  aggregate, overTime, increase, absentOverTime, callRate, errorRatio, histogramMean, histogramSumRate, counterRate, counterIncrease,
-  gaugeAggregate, quantile, labelValues, upSeries, num, on, PROMETHEUS_UP,
-} from './promql.js';
-export type { LabelMatcher, MatchOp, HistogramPart, AggregationOp, SeriesOptions } from './promql.js';
-export { parseSelector } from './selector.js';
-export { resolveGenerateConfig, runbookUrl, GENERATE_DEFAULTS } from './config.js';
-export type { GenerateConfig, ResolvedGenerateConfig, AlertThresholds, AlertForDurations } from './config.js';
-export {
-  generateArtifacts, generateDashboards, generateRuleGroups, finalizeAlertGroups, allPanels, RULE_FILES,
-} from './artifacts.js';
+export { generateArtifacts, generateDashboards, generateRuleGroups, RULE_FILES } from './artifacts.js';
 export type { GeneratedFile, GeneratedArtifacts, GenerateArtifactsOptions } from './artifacts.js';
-export { agentAlertGroups, AGENT_ALERTS, TARGET_MEMORY } from './prometheus/alerts.js';
-export type { AgentAlertName, AlertDraft, Severity } from './prometheus/alerts.js';
-export {
-  buildDashboard, standardVariables, dashboardBanner, scope, badAbove, AGENT_MATCHER, DATASOURCE, SCHEMA_VERSION,
-} from './grafana/builders.js';
+export { resolveGenerateConfig, GENERATE_DEFAULTS } from './config.js';
+export type { GenerateConfig, ResolvedGenerateConfig, AlertThresholds, AlertForDurations } from './config.js';
+export { generateSloRules, sloRuleGroups, MULTI_BURN_RATE_ALERTS } from './prometheus/slo-rules.js';
+export type { SloRulesOptions, SloRuleGroups, BurnRateAlertWindow } from './prometheus/slo-rules.js';
+export { agentAlertGroups } from './prometheus/alerts.js';
+export { renderRuleFile } from './rules.js';
+export type { RuleGroup, Rule, RecordingRule, AlertingRule } from './rules.js';
+export { buildDashboard, SCHEMA_VERSION } from './grafana/builders.js';
 export type { DashboardSpec, RowSpec, PanelSpec, TargetSpec, VariableSpec } from './grafana/builders.js';
 export type {
-  Dashboard, Panel, RowPanel, PrometheusTarget, Variable, QueryVariable, DatasourceVariable, DataSourceRef, GridPos, FieldConfigSource,
-  ThresholdStep, ValueMapping, DashboardLink, PanelType,
+  Dashboard, Panel, RowPanel, PrometheusTarget, Variable, QueryVariable, DatasourceVariable, VariableOption, DataSourceRef, GridPos,
+  FieldConfigSource, ThresholdStep, ValueMapping, DashboardLink, AnnotationQuery, PanelType,
 } from './grafana/types.js';
+// Typed PromQL builders over catalog entries, under one name: `promql.callRate(catalog.toolDuration, '5m')`.
+export * as promql from './promql.js';
+// The catalog entries the builders take (data only, no prom-client), so build scripts need only this entry point.
+export * as catalog from '../catalog/index.js';
 export { defineSlo, loadSlos, SLO_TARGET_KINDS, SLO_DEFAULTS } from '../catalog/slo.js';
 export type {
   SloSpec, AvailabilitySloSpec, LatencySloSpec, SloTarget, SloTargetKind, AvailabilitySli, LatencySli,

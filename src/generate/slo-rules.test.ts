@@ -3,9 +3,9 @@ import { METRICS, toolDuration } from '../catalog/metrics.js';
 import { defineSlo } from '../catalog/slo.js';
 import { isConfigError } from '../errors.js';
 import {
-  eq, generateSloRules, histogramQuantile, histogramSeries, MULTI_BURN_RATE_ALERTS, rate, re, sloRuleGroups, sum,
-  type AlertingRule, type RecordingRule, type SloRulesOptions,
+  generateSloRules, MULTI_BURN_RATE_ALERTS, sloRuleGroups, type AlertingRule, type RecordingRule, type SloRulesOptions,
 } from './index.js';
+import { eq, histogramQuantile, histogramSeries, rate, re, sum } from './promql.js';
 
 const slos = [
   defineSlo({ name: 'support-availability', target: { kind: 'agent', name: 'support' }, objective: 0.995, availability: {} }),

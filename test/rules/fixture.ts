@@ -3,7 +3,7 @@
  * into `slo-recording.rules.yaml` / `slo-alerts.rules.yaml` and the scenarios below into
  * `slo-rules.test.yaml` (regenerate with `npx vitest run src/generate/promtool.test.ts -u`).
  */
-import { defineSlo, eq, type SloRulesOptions } from '../../src/generate/index.js';
+import { defineSlo, promql, type SloRulesOptions } from '../../src/generate/index.js';
 
 export const FIXTURE_SLOS = [
   defineSlo({
@@ -24,7 +24,7 @@ export const FIXTURE_SLOS = [
 export const FIXTURE_OPTIONS: SloRulesOptions = {
   service: 'support-agent',
   slos: FIXTURE_SLOS,
-  selector: [eq('job', 'agent')],
+  selector: [promql.eq('job', 'agent')],
   // 0.1 req/s (6 per minute) keeps the low-traffic numbers in the scenarios readable.
   minRequestRate: 0.1,
   runbookBaseUrl: 'https://example.invalid/docs/runbooks.md',

@@ -14,7 +14,7 @@ import {
   rateLimitUtilization, toolDuration,
 } from '../../src/catalog/metrics.js';
 import { formatLe, resolveSlos } from '../../src/catalog/slo.js';
-import { PROMETHEUS_UP } from '../../src/generate/index.js';
+import { PROMETHEUS_UP } from '../../src/generate/promql.js';
 import shippedConfig from '../../obs.config.js';
 import { readRuleFiles, type RuleJson } from '../helpers/promql.js';
 

@@ -2,7 +2,7 @@ import { describe, expectTypeOf, it } from 'vitest';
 import {
   createObservability, defineSlo, loadSlos, type HealthHandler, type SlaReport, type SloReport, type SloSpec, type SloStatus,
 } from 'agent-observability';
-import { eq, generateSloRules, histogramSeries, type RuleGroup, sloRuleGroups } from 'agent-observability/generate';
+import { generateSloRules, promql, type RuleGroup, sloRuleGroups } from 'agent-observability/generate';
 import { catalog } from 'agent-observability';
 
 describe('SLO types', () => {
@@ -34,8 +34,8 @@ describe('SLO types', () => {
     expectTypeOf(generateSloRules({ service: 's', slos: [] }).recording).toEqualTypeOf<string>();
     // @ts-expect-error: service is required
     generateSloRules({ slos: [] });
-    histogramSeries(catalog.toolDuration, 'bucket', [eq('le', '1'), eq('gen_ai_tool_name', 't')]);
+    promql.histogramSeries(catalog.toolDuration, 'bucket', [promql.eq('le', '1'), promql.eq('gen_ai_tool_name', 't')]);
     // @ts-expect-error: label names come from the catalog entry
-    histogramSeries(catalog.toolDuration, 'count', [eq('model', 'm')]);
+    promql.histogramSeries(catalog.toolDuration, 'count', [promql.eq('model', 'm')]);
   });
 });

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import config from '../../obs.config.js';
 import { METRICS } from '../../src/catalog/metrics.js';
-import { generateArtifacts, PROMETHEUS_UP, SCHEMA_VERSION } from '../../src/generate/index.js';
+import { generateArtifacts, SCHEMA_VERSION } from '../../src/generate/index.js';
+import { PROMETHEUS_UP } from '../../src/generate/promql.js';
 import { VERSION } from '../../src/version.js';
 import {
   dashboardExprs, metricNames, promqlSyntaxErrors, readDashboards, readRuleFiles, ROOT, ruleExprs, substituteGrafanaVars,
