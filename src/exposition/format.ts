@@ -112,12 +112,19 @@ export class TextSink implements SampleSink {
 
   async resume(): Promise<void> {
     if (this.aborted) throw new ScrapeAbortedError('scrape abandoned');
-    if (this.full) await this.consumer.drained();
-    else await yieldToLoop();
+    if (this.full) {
+      await this.consumer.drained();
+      this.full = false;
+    }
+    // A socket that drains at once calls back through process.nextTick, never through the event
+    // loop: without this, drain → write → drain could chain for seconds without a loop turn. So
+    // the slice ends only at a real turn (setImmediate), whatever happened in between.
+    if (performance.now() - this.sliceStart > this.sliceMs) {
+      await yieldToLoop();
+      this.sliceStart = performance.now();
+    }
     if (this.aborted) throw new ScrapeAbortedError('scrape abandoned');
-    this.full = false;
     this.blocked = false;
-    this.sliceStart = performance.now();
   }
 
   /** Stops the writer at its next look at the sink (the consumer went away). */
