@@ -1,35 +1,31 @@
 /**
- * The root handle. It owns the registry binding, the label policy, the self-metrics and
- * every family; all instrumentation hangs off it, and `shutdown()` releases all of it.
- * There are no module-level singletons.
+ * The root handle: a kernel (registry binding, label policy, self-metrics, diag, the guarded
+ * clock, collect and shutdown hooks; see `internal/kernel.ts`) and the capabilities created
+ * from it, in dependency order. A capability gets the kernel and, explicitly, the
+ * capabilities it needs; nothing is wired after the fact. There are no module-level singletons.
  */
 import { Registry } from 'prom-client';
 import {
-  METRICS, agentDuration, buildInfo, internalErrors, labelOverflow, labelSanitized,
-  llmCallDuration, llmTokenUsage, operationActive, stepDuration, toolDuration, workflowDuration,
-  type CatalogHistogramName, type CatalogMetricName, type MetricDef,
+  METRICS, agentDuration, llmCallDuration, llmTokenUsage, operationActive, stepDuration, toolDuration, workflowDuration,
+  type CatalogHistogramName, type CatalogMetricName,
 } from './catalog/metrics.js';
 import { assertLabelName, validateBuckets } from './catalog/naming.js';
+import { resolveSlos, type ResolvedSlo, type SloSpec } from './catalog/slo.js';
 import { boolean, object, optionalFunc, optionsObject, positiveInt, stringSet } from './catalog/validate.js';
 import { ConfigError } from './errors.js';
 import { createExposition, type ExpositionApi } from './exposition/index.js';
+import { defaultErrorType } from './instrument/error-type.js';
 import {
   HandleFactory, type AnyFunction, type LlmCallHandle, type LlmCallOptions, type OperationHandle, type OperationKind,
   type StepOptions, type ToolOptions, type WorkflowHandle,
 } from './instrument/handles.js';
-import { defaultErrorType } from './instrument/error-type.js';
-import type { ObsContext } from './internal/context.js';
-import { resolveSlos, type SloSpec } from './catalog/slo.js';
-import { createSla, type Sla } from './sla/index.js';
-import { guardClock } from './internal/clock.js';
-import { Diag, stderrLogger, type DiagLogger } from './internal/diag.js';
-import type { LabelPolicyHooks, LabelPolicySettings } from './metrics/labels.js';
-import { installRuntimeMetrics } from './runtime/runtime.js';
+import { stderrLogger, type DiagLogger } from './internal/diag.js';
+import { createKernel, type Kernel, type KernelOptions } from './internal/kernel.js';
+import type { LabelPolicySettings } from './metrics/labels.js';
 import { createResilience, type ResilienceApi } from './resilience/resilience.js';
+import { installRuntimeMetrics } from './runtime/runtime.js';
+import { createSla, type Sla, type SlaEngine } from './sla/index.js';
 import { createTracing, type Tracing, type TracingApi, type TracingOptions } from './tracing/index.js';
-import { liveTracer } from './tracing/provider.js';
-import { CounterFamily, GaugeFamily, HistogramFamily, type CounterSeries, type Family } from './metrics/store.js';
-import { VERSION } from './version.js';
 
 /** Cardinality limits. Every value is checked when a series is bound, never per call. */
 export interface CardinalityOptions {
@@ -160,16 +156,15 @@ function resolveBuckets(o: ObservabilityOptions['buckets']): Map<string, readonl
   return out;
 }
 
-/**
- * Creates the root handle: binds the catalog to a prom-client Registry and returns the
- * instrumentation, exposition and shutdown API. Throws {@link ConfigError} on bad options.
- *
- * @example
- * const obs = createObservability();
- * const search = obs.instrumentTool(webSearch, { tool: 'web_search', agent: 'support' });
- * http.createServer(obs.metricsHandler()).listen(9464);
- */
-export function createObservability(options: ObservabilityOptions = {}): Observability {
+/** The root options, validated: what the kernel is built from, and what the capabilities take. */
+interface Resolved {
+  readonly kernel: KernelOptions;
+  readonly runtimeMetrics: boolean;
+  readonly errorType: (error: unknown) => string;
+  readonly slos: readonly ResolvedSlo[];
+}
+
+function resolveOptions(options: ObservabilityOptions): Resolved {
   optionsObject(options, 'options');
   const registry = options.registry ?? new Registry();
   if (typeof (registry as Partial<Registry>).registerMetric !== 'function') {
@@ -177,124 +172,42 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   }
   const runtimeMetrics = boolean(options.runtimeMetrics, 'runtimeMetrics', true);
   const errorType = optionalFunc(options.errorType, 'errorType') ?? defaultErrorType;
-  optionalFunc(options.clock, 'clock');
+  const clock = optionalFunc(options.clock, 'clock');
   if (options.logger !== undefined && options.logger !== false && typeof options.logger?.warn !== 'function') {
     throw new ConfigError('logger', 'an object with a warn(details, message) method, or false', options.logger);
   }
-  const settings = resolveSettings(options.cardinality);
-  const bucketOverrides = resolveBuckets(options.buckets);
-  const slos = resolveSlos(options.slos, 'slos', { buckets: (name) => bucketOverrides.get(name), allowed: settings.allow });
+  const labelPolicy = resolveSettings(options.cardinality);
+  const buckets = resolveBuckets(options.buckets);
+  const slos = resolveSlos(options.slos, 'slos', { buckets: (name) => buckets.get(name), allowed: labelPolicy.allow });
   const logger = options.logger === false ? undefined : (options.logger ?? stderrLogger);
+  return { kernel: { registry, labelPolicy, buckets, logger, clock }, runtimeMetrics, errorType, slos };
+}
 
-  const families = new Map<string, Family>();
-  // Self-metric counters are bound lazily and cached; their label values come from the catalog only.
-  const selfSeries = new Map<string, CounterSeries>();
-  // Filled right below; the label policy hooks need them before the families exist.
-  const self: { overflow?: CounterFamily; sanitized?: CounterFamily } = {};
-  const bump = (fam: CounterFamily | undefined, metric: string, label: string): void => {
-    if (fam === undefined) return;
-    const key = `${fam.def.name}\u0000${metric}\u0000${label}`;
-    let s = selfSeries.get(key);
-    if (s === undefined) {
-      s = fam.child([metric, label]);
-      selfSeries.set(key, s);
-    }
-    s.inc();
-  };
-  const hooks: LabelPolicyHooks = {
-    overflow: (metric, label) => bump(self.overflow, metric, label),
-    sanitized: (metric, label) => bump(self.sanitized, metric, label),
-  };
-  // Self-metrics are keyed by catalog names only, so they never need a cap. No length cap
-  // either: cutting a metric name would re-enter the `sanitized` hook from inside it.
-  const unlimited: LabelPolicySettings = {
-    ...settings, maxValuesPerLabel: Infinity, maxSeriesPerMetric: Infinity, maxValueLength: Infinity, allow: new Map(),
-  };
-
-  function family<M extends MetricDef>(def: M, policy = settings): Family {
-    let f = families.get(def.name);
-    if (f !== undefined) return f;
-    switch (def.type) {
-      case 'counter':
-        f = new CounterFamily(def, policy, hooks);
-        break;
-      case 'gauge':
-        f = new GaugeFamily(def, policy, hooks);
-        break;
-      case 'histogram':
-        f = new HistogramFamily(def, bucketOverrides.get(def.name) ?? (def.buckets as readonly number[]), policy, hooks);
-        break;
-    }
-    try {
-      registry.registerMetric(f as never);
-    } catch (e) {
-      throw new ConfigError(`registry.${def.name}`, 'a registry without a metric of this name', (e as Error).message);
-    }
-    families.set(def.name, f);
-    return f;
-  }
-  const histogram = (def: MetricDef): HistogramFamily => family(def) as HistogramFamily;
-
-  self.overflow = family(labelOverflow, unlimited) as CounterFamily;
-  self.sanitized = family(labelSanitized, unlimited) as CounterFamily;
-  const diag = new Diag(family(internalErrors, unlimited) as CounterFamily, logger);
-  (family(buildInfo, unlimited) as GaugeFamily).child([VERSION]).set(1);
-  const clock = guardClock(options.clock, diag);
-
-  const handles = new HandleFactory(
+/** The handles capability: pre-bound handles over the catalog's duration histograms, fed to the SLA taps and call tracers. */
+function createHandles(kernel: Kernel, errorType: (error: unknown) => string, sla: SlaEngine, tracing: Tracing): HandleFactory {
+  return new HandleFactory(
     {
-      agent: histogram(agentDuration),
-      workflow: histogram(workflowDuration),
-      step: histogram(stepDuration),
-      tool: histogram(toolDuration),
-      llm: histogram(llmCallDuration),
-      tokens: histogram(llmTokenUsage),
-      active: family(operationActive) as GaugeFamily,
+      agent: kernel.histogram(agentDuration),
+      workflow: kernel.histogram(workflowDuration),
+      step: kernel.histogram(stepDuration),
+      tool: kernel.histogram(toolDuration),
+      llm: kernel.histogram(llmCallDuration),
+      tokens: kernel.histogram(llmTokenUsage),
+      active: kernel.gauge(operationActive),
     },
-    {
-      clock, diag, errorType,
-      // Handles bind lazily, after `sla` exists; without SLOs recorders get no taps at all.
-      ...(slos.length > 0 ? { taps: (def: MetricDef, values: readonly string[]) => sla.tapsFor(def, values) } : {}),
-      // Also bound lazily, after `tracing` exists.
-      tracer: (def: MetricDef) => tracing.callTracer(def),
-    },
+    // Resolved once per recorder, when it is bound: without SLOs `taps` is undefined and recorders get none.
+    { clock: kernel.clock, diag: kernel.diag, errorType, taps: sla.tapsFor, tracer: tracing.callTracer },
   );
+}
 
+type HandleApi = Pick<
+  Observability,
+  'agent' | 'workflow' | 'step' | 'tool' | 'llm' | 'instrumentAgent' | 'instrumentWorkflow' | 'instrumentStep' | 'instrumentTool'
+  | 'instrumentLlmCall' | 'instrument'
+>;
 
-  const shutdownHooks: (() => void | Promise<void>)[] = [];
-  // Tracing is wired after the other capabilities; until then the hooks answer "none".
-  const tracingHooks: { current?: Tracing } = {};
-  /** Handed to capability folders (resilience, sla, tracing) so they never reach into this file. */
-  const ctx: ObsContext = {
-    registry,
-    counter: (def) => family(def) as CounterFamily,
-    gauge: (def) => family(def) as GaugeFamily,
-    histogram: (def) => family(def) as HistogramFamily,
-    diag,
-    clock,
-    logger,
-    correlationId: () => tracingHooks.current?.api.correlationId(),
-    // The no-provider check first: with no SDK this is one global load per observation.
-    activeExemplar: () => (liveTracer() === undefined ? undefined : tracingHooks.current?.activeExemplar()),
-    onShutdown: (fn) => void shutdownHooks.push(fn),
-  };
-  if (runtimeMetrics) {
-    const runtime = installRuntimeMetrics(ctx);
-    ctx.onShutdown(() => runtime.stop());
-  }
-  const resilience = createResilience(ctx);
-  const sla = createSla(ctx, slos);
-  const tracing = createTracing(ctx, options.tracing, options.clock === undefined);
-  tracingHooks.current = tracing;
-
-  const exposition = createExposition(registry, (e) => diag.error('exposition', e));
-  let shutDown: Promise<void> | undefined;
-
+function handleApi(handles: HandleFactory): HandleApi {
   return {
-    registry,
-    ...resilience,
-    ...tracing.api,
-    sla,
     agent: (name) => handles.agent(name),
     workflow: (name) => handles.workflow(name),
     step: (name, o) => handles.step(name, o),
@@ -309,20 +222,41 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
       if (typeof o !== 'object' || o === null) throw new ConfigError('instrument options', 'an options object', o);
       return handles.forKind(kind, o as Record<string, unknown>).wrap(fn);
     },
+  };
+}
+
+/**
+ * Creates the root handle: binds the catalog to a prom-client Registry and returns the
+ * instrumentation, exposition and shutdown API. Throws {@link ConfigError} on bad options.
+ *
+ * @example
+ * const obs = createObservability();
+ * const search = obs.instrumentTool(webSearch, { tool: 'web_search', agent: 'support' });
+ * http.createServer(obs.metricsHandler()).listen(9464);
+ */
+export function createObservability(options: ObservabilityOptions = {}): Observability {
+  const o = resolveOptions(options);
+  const kernel = createKernel(o.kernel);
+  const { registry, diag } = kernel;
+
+  // Each capability from the kernel and the ones it needs. Shutdown runs their hooks in
+  // reverse: the exposition's, registered first, closes its servers last.
+  const exposition = createExposition(registry, (e) => diag.error('exposition', e));
+  kernel.onShutdown(() => exposition.close());
+  if (o.runtimeMetrics) installRuntimeMetrics(kernel);
+  const tracing = createTracing(kernel, options.tracing);
+  const sla = createSla(kernel, o.slos);
+  const resilience = createResilience(kernel, tracing);
+  const handles = createHandles(kernel, o.errorType, sla, tracing);
+
+  return {
+    registry,
+    ...resilience,
+    ...tracing.api,
+    sla,
+    ...handleApi(handles),
     ...exposition.api,
-    shutdown: () =>
-      (shutDown ??= (async () => {
-        for (const hook of shutdownHooks.reverse()) {
-          try {
-            await hook();
-          } catch (e) {
-            diag.error('shutdown', e);
-          }
-        }
-        await exposition.close();
-        for (const name of families.keys()) registry.removeSingleMetric(name);
-        families.clear();
-      })()),
+    shutdown: kernel.shutdown,
   };
 }
 

@@ -10,6 +10,21 @@
 export type ExemplarLabels = Readonly<Record<string, string>>;
 
 /**
+ * What the tracing capability offers the capabilities created after it (resilience: log
+ * lines and exemplars of breakers and pools). Neither method throws.
+ */
+export interface TraceContext {
+  /** The correlation ID of the current async context (for log lines); `undefined` outside any. */
+  correlationId(): string | undefined;
+  /**
+   * Exemplar labels of the active sampled span, for histograms observed outside a wrapped
+   * call (breaker durations, pool waits); `undefined` with exemplars off or no tracer
+   * provider (then it costs one global lookup).
+   */
+  activeExemplar(): ExemplarLabels | undefined;
+}
+
+/**
  * The recorder a span is for: its raw names, and a slot where the tracer keeps what it builds
  * from them (span name, attributes) on the first span. A tracer is shared by every recorder of
  * one metric, so a recorder pays one field for tracing, not an object of its own.

@@ -12,7 +12,8 @@ import {
 } from '../catalog/metrics.js';
 import { ConfigError } from '../errors.js';
 import type { AnyFunction } from '../instrument/handles.js';
-import type { ObsContext } from '../internal/context.js';
+import type { Kernel } from '../internal/kernel.js';
+import type { TraceContext } from '../internal/span-hook.js';
 import { MeteredBreaker, type BreakerDeps, type BreakerInfo, type CircuitBreakerHandle, type CircuitBreakerOptions } from './breaker/breaker.js';
 import { BreakerRegistry, createCircuitBreaker, opossumOptions, readBreakerCommon } from './breaker/factory.js';
 import type { HeadersLike } from './http.js';
@@ -91,7 +92,7 @@ function lazy<T>(make: () => T): () => T {
   return () => (v ??= make());
 }
 
-export function createResilience(ctx: ObsContext): ResilienceApi {
+export function createResilience(ctx: Kernel, trace: TraceContext): ResilienceApi {
   const breakers = new BreakerRegistry();
   const pools = new Map<string, Pool>();
   const poolOf = new WeakMap<PoolHandle, Pool>();
@@ -101,9 +102,7 @@ export function createResilience(ctx: ObsContext): ResilienceApi {
 
   const breakerDeps = lazy((): BreakerDeps => {
     const ratio = ctx.gauge(breakerFailureRatio);
-    const previous = ratio.collect;
-    ratio.collect = () => {
-      previous?.();
+    ctx.onCollect(ratio, () => {
       for (const b of breakers.all()) {
         try {
           b.refreshRatio();
@@ -111,7 +110,7 @@ export function createResilience(ctx: ObsContext): ResilienceApi {
           ctx.diag.error('breaker', e);
         }
       }
-    };
+    });
     return {
       state: ctx.gauge(breakerState),
       transitions: ctx.counter(breakerTransitions),
@@ -120,8 +119,8 @@ export function createResilience(ctx: ObsContext): ResilienceApi {
       ratio,
       diag: ctx.diag,
       logger: ctx.logger,
-      correlationId: () => ctx.correlationId(),
-      exemplar: ctx.activeExemplar,
+      correlationId: trace.correlationId,
+      exemplar: trace.activeExemplar,
       released: (b) => {
         breakers.release(b);
         disposers.delete(b);
@@ -136,7 +135,7 @@ export function createResilience(ctx: ObsContext): ResilienceApi {
       wait: ctx.histogram(poolWaitTime),
       rejections: ctx.counter(poolRejections),
       clock: ctx.clock,
-      exemplar: ctx.activeExemplar,
+      exemplar: trace.activeExemplar,
       timers: defaultTimers,
       released: (p) => {
         if (pools.get(p.name) === p) pools.delete(p.name);
@@ -147,12 +146,10 @@ export function createResilience(ctx: ObsContext): ResilienceApi {
   const retryDeps = lazy((): RetryDeps => ({ attempts: ctx.histogram(retryAttempts), exhausted: ctx.counter(retryExhausted), clock: ctx.clock, diag: ctx.diag }));
   const budgetDeps = lazy((): BudgetDeps => {
     const usage = ctx.gauge(tokenBudgetUsage);
-    const previous = usage.collect;
     // Roll idle windows at scrape time too, so a budget nobody used since shows 0, not stale usage.
-    usage.collect = () => {
-      previous?.();
+    ctx.onCollect(usage, () => {
       for (const b of budgets.values()) b.roll();
-    };
+    });
     return {
       usage,
       limit: ctx.gauge(tokenBudgetLimit),

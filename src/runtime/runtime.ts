@@ -27,11 +27,11 @@ import {
   heapSpaceUsed, heapTotal, heapUsed, nodeVersionInfo, processCpu, processCpuSystem, processCpuUser, processMaxFds,
   processOpenFds, processResidentMemory, processStartTime, type MetricDef,
 } from '../catalog/metrics.js';
-import type { ObsContext } from '../internal/context.js';
+import type { Kernel } from '../internal/kernel.js';
 import type { CounterFamily, Family, GaugeFamily, GaugeSeries, HistogramSeries } from '../metrics/store.js';
 
-/** What the runtime collector needs from the root handle. */
-export type RuntimeContext = Pick<ObsContext, 'registry' | 'counter' | 'gauge' | 'histogram' | 'diag'>;
+/** What the runtime collector needs from the kernel. */
+export type RuntimeContext = Pick<Kernel, 'registry' | 'counter' | 'gauge' | 'histogram' | 'diag' | 'onCollect' | 'onShutdown'>;
 
 /** A running collector; `stop()` disables the event-loop monitor and disconnects the GC observer. Idempotent. */
 export interface RuntimeCollector {
@@ -52,7 +52,10 @@ const GC_KINDS: ReadonlyMap<number, string> = new Map([
   [constants.NODE_PERFORMANCE_GC_WEAKCB, 'weakcb'],
 ]);
 
-/** Installs the runtime collector. Never throws: a sampler that cannot start is counted in diag and skipped. */
+/**
+ * Installs the runtime collector; the kernel's shutdown stops it. Never throws: a sampler
+ * that cannot start is counted in diag and skipped.
+ */
 export function installRuntimeMetrics(ctx: RuntimeContext): RuntimeCollector {
   const names: string[] = [];
   const stops: (() => void)[] = [];
@@ -85,7 +88,7 @@ export function installRuntimeMetrics(ctx: RuntimeContext): RuntimeCollector {
     const series = members.map((f) => f?.child([]));
     const first = members.find((f) => f !== undefined);
     if (first === undefined) return;
-    first.collect = () => {
+    ctx.onCollect(first, () => {
       try {
         const values = sample();
         series.forEach((s, i) => {
@@ -94,7 +97,7 @@ export function installRuntimeMetrics(ctx: RuntimeContext): RuntimeCollector {
       } catch (e) {
         ctx.diag.error(component, e);
       }
-    };
+    });
   }
 
   const safely = (component: string, install: () => void): void => {
@@ -133,11 +136,11 @@ export function installRuntimeMetrics(ctx: RuntimeContext): RuntimeCollector {
     if (f === undefined) return;
     const s = f.child([]);
     let last: EventLoopUtilization = performance.eventLoopUtilization();
-    f.collect = () => {
+    ctx.onCollect(f, () => {
       const now = performance.eventLoopUtilization();
       s.set(performance.eventLoopUtilization(now, last).utilization);
       last = now;
-    };
+    });
   });
   safely('runtime.eventloop_delay', () => {
     const h = monitorEventLoopDelay({ resolution: ELD_RESOLUTION_MS });
@@ -172,7 +175,7 @@ export function installRuntimeMetrics(ctx: RuntimeContext): RuntimeCollector {
   });
 
   let running = true;
-  return {
+  const collector: RuntimeCollector = {
     names,
     get running() {
       return running;
@@ -189,6 +192,8 @@ export function installRuntimeMetrics(ctx: RuntimeContext): RuntimeCollector {
       }
     },
   };
+  ctx.onShutdown(() => collector.stop());
+  return collector;
 }
 
 /** A registered metric's type: ours carry `type`; prom-client's classes are named after it. */
@@ -211,7 +216,7 @@ function installHeapSpaces(gauge: (d: MetricDef) => GaugeFamily | undefined, ctx
   const first = fams.find((f) => f !== undefined);
   if (first === undefined) return;
   const bound = new Map<string, (GaugeSeries | undefined)[]>();
-  first.collect = () => {
+  const collect = (): void => {
     try {
       for (const sp of v8.getHeapSpaceStatistics()) {
         // V8 names spaces `new_space`, `old_space`…; prom-client exports them without the suffix.
@@ -229,14 +234,15 @@ function installHeapSpaces(gauge: (d: MetricDef) => GaugeFamily | undefined, ctx
       ctx.diag.error('runtime.heap_spaces', e);
     }
   };
-  first.collect();
+  ctx.onCollect(first, collect);
+  collect();
 }
 
 function installActiveResources(gauge: (d: MetricDef) => GaugeFamily | undefined, ctx: RuntimeContext): void {
   const f = gauge(activeResources);
   if (f === undefined || typeof process.getActiveResourcesInfo !== 'function') return;
   const bound = new Map<string, GaugeSeries>();
-  f.collect = () => {
+  const collect = (): void => {
     try {
       const counts = new Map<string, number>();
       for (const type of process.getActiveResourcesInfo()) counts.set(type, (counts.get(type) ?? 0) + 1);
@@ -254,21 +260,22 @@ function installActiveResources(gauge: (d: MetricDef) => GaugeFamily | undefined
       ctx.diag.error('runtime.resources', e);
     }
   };
-  f.collect();
+  ctx.onCollect(f, collect);
+  collect();
 }
 
 function installFds(gauge: (d: MetricDef) => GaugeFamily | undefined, ctx: RuntimeContext): void {
   const open = gauge(processOpenFds);
   if (open !== undefined) {
     const s = open.child([]);
-    open.collect = () => {
+    ctx.onCollect(open, () => {
       try {
         // Minus the descriptor readdir itself holds open while listing.
         s.set(readdirSync('/proc/self/fd').length - 1);
       } catch (e) {
         ctx.diag.error('runtime.fds', e);
       }
-    };
+    });
   }
   const max = gauge(processMaxFds);
   if (max !== undefined) {

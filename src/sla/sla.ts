@@ -10,7 +10,7 @@ import { sloBurnRate, sloErrorBudgetRemaining, sloLatency, sloObjective } from '
 import type { ResolvedSlo } from '../catalog/slo.js';
 import { func, oneOf } from '../catalog/validate.js';
 import { ConfigError } from '../errors.js';
-import type { ObsContext } from '../internal/context.js';
+import type { Kernel } from '../internal/kernel.js';
 import type { ObservationTap } from '../internal/tap.js';
 import type { GaugeSeries } from '../metrics/store.js';
 import { healthResponse } from './health.js';
@@ -56,8 +56,11 @@ export interface Sla {
 
 /** The engine as the root handle sees it. */
 export interface SlaEngine extends Sla {
-  /** Taps of the SLOs whose target matches a recorder's series (undefined when none). */
-  tapsFor(def: MetricDef, labelValues: readonly string[]): readonly ObservationTap[] | undefined;
+  /**
+   * Taps of the SLOs whose target matches a recorder's series (undefined when none), for
+   * the handles; `undefined` itself without SLOs, so recorders then get no taps at all.
+   */
+  readonly tapsFor: ((def: MetricDef, labelValues: readonly string[]) => readonly ObservationTap[] | undefined) | undefined;
   /** Bytes of window state held in typed arrays, over all SLOs. */
   readonly stateBytes: number;
 }
@@ -76,7 +79,7 @@ function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
 }
 
-export function createSla(ctx: ObsContext, slos: readonly ResolvedSlo[]): SlaEngine {
+export function createSla(ctx: Kernel, slos: readonly ResolvedSlo[]): SlaEngine {
   const breachListeners = new Set<SloListener>();
   const recoverListeners = new Set<SloListener>();
   // Guarded (never throws); NaN for a failed reading, which the windows ignore.
@@ -105,7 +108,7 @@ export function createSla(ctx: ObsContext, slos: readonly ResolvedSlo[]): SlaEng
       queueMicrotask(() => (fresh = false));
       refreshGauges();
     };
-    for (const f of [objective, budget, burn, latency]) f.collect = refreshOnce;
+    for (const f of [objective, budget, burn, latency]) ctx.onCollect(f, refreshOnce);
   }
 
   const tracked: Tracked[] = slos.map((slo) => {
@@ -219,7 +222,7 @@ export function createSla(ctx: ObsContext, slos: readonly ResolvedSlo[]): SlaEng
       const failOn = oneOf(options?.failOn ?? 'breach', ['breach', 'warning'] as const, 'healthHandler.failOn');
       return (req, res) => healthResponse(req, res, check, failOn, (e) => ctx.diag.error('sla_health', e));
     },
-    tapsFor(def, labelValues) {
+    tapsFor: tracked.length === 0 ? undefined : (def, labelValues) => {
       let out: ObservationTap[] | undefined;
       for (const t of tracked) {
         const slo = t.window.slo;

@@ -6,8 +6,8 @@
 import { context } from '@opentelemetry/api';
 import { func } from '../catalog/validate.js';
 import { ConfigError } from '../errors.js';
-import type { ObsContext } from '../internal/context.js';
-import type { CallTracer, ExemplarLabels } from '../internal/span-hook.js';
+import type { Kernel } from '../internal/kernel.js';
+import type { CallTracer, TraceContext } from '../internal/span-hook.js';
 import type { MetricDef } from '../catalog/metrics.js';
 import { instrumentFetch, type FetchLike } from './fetch.js';
 import { logFields, traceIds, type LogFields, type TraceIds } from './logs.js';
@@ -16,6 +16,7 @@ import {
   type HttpMiddleware, type HttpMiddlewareOptions,
 } from './middleware.js';
 import { injectInto, type HeaderCarrier } from './propagation.js';
+import { liveTracer } from './provider.js';
 import { callTracerFor } from './spans.js';
 import { resolveTracingOptions, TracingState, type TracingOptions } from './state.js';
 
@@ -69,22 +70,20 @@ export interface TracingApi {
   readonly fastifyTracing: FastifyTracingPlugin;
 }
 
-/** What the root handle keeps: the public API and the recorder hook. */
-export interface Tracing {
+/** What the root handle keeps: the public API, the recorder hook, and the trace context for the other capabilities. */
+export interface Tracing extends TraceContext {
   readonly api: TracingApi;
   /** The per-metric hook (see `internal/span-hook.ts`), shared by its recorders; `undefined` when tracing is off. */
   callTracer(def: MetricDef): CallTracer | undefined;
-  /** Exemplar labels of the active sampled span (for histograms outside recorders); never throws. */
-  activeExemplar(): ExemplarLabels | undefined;
 }
 
 /**
- * Wires tracing to a root handle. `realClock` tells whether the handle's clock is
- * `performance.now()`, whose readings can then be reused as span start/end times.
+ * Wires tracing to a root handle. Spans reuse the recorder's readings as their times when
+ * the kernel's clock is the default `performance.now()` (`kernel.trustedClock`).
  */
-export function createTracing(ctx: ObsContext, options: TracingOptions | false | undefined, realClock: boolean): Tracing {
+export function createTracing(ctx: Kernel, options: TracingOptions | false | undefined): Tracing {
   const resolved = resolveTracingOptions(options);
-  const state = new TracingState(ctx, resolved, realClock);
+  const state = new TracingState(ctx, resolved);
   const enabled = resolved.spans || resolved.exemplars;
   const pinoMixin = (): LogFields => logFields(state);
 
@@ -119,7 +118,10 @@ export function createTracing(ctx: ObsContext, options: TracingOptions | false |
   return {
     api,
     callTracer: (def) => (enabled ? callTracerFor(state, def) : undefined),
+    correlationId: () => state.current()?.id,
+    // The no-provider check first: with no SDK this is one global load per observation.
     activeExemplar: () => {
+      if (liveTracer() === undefined) return undefined;
       try {
         return state.activeExemplar();
       } catch (e) {

@@ -9,7 +9,7 @@ import { context, INVALID_TRACEID, trace, TraceFlags, type HrTime, type Span, ty
 import { correlationIdsReplaced } from '../catalog/metrics.js';
 import { boolean } from '../catalog/validate.js';
 import { ConfigError } from '../errors.js';
-import type { ObsContext } from '../internal/context.js';
+import type { Kernel } from '../internal/kernel.js';
 import type { CallTracer, ExemplarLabels } from '../internal/span-hook.js';
 import type { CounterSeries } from '../metrics/store.js';
 import { checkCorrelationId, generateCorrelationId, type RejectReason } from './correlation/id.js';
@@ -89,12 +89,14 @@ export class TracingState {
   /** Call tracers of this handle's recorders: one per duration metric with spans, one for exemplars only (key ''). */
   readonly callTracers = new Map<string, CallTracer>();
 
+  /** True when the recorder clock is `performance.now()`, so its readings are valid span times. */
+  private readonly realClock: boolean;
+
   constructor(
-    readonly ctx: ObsContext,
+    readonly ctx: Kernel,
     readonly options: ResolvedTracingOptions,
-    /** True when the recorder clock is `performance.now()`, so its readings are valid span times. */
-    private readonly realClock: boolean,
   ) {
+    this.realClock = ctx.trustedClock;
     ctx.onShutdown(() => void (this.closed = true));
   }
 
