@@ -72,6 +72,14 @@ export function observeWith(series: HistogramSeries, v: number, exemplar: Exempl
   else series.observeWithExemplar(v, exemplar, Date.now() / 1000);
 }
 
+/** `fn` behind one layer (`obs.retry`, `obs.timeout`): same `this` and arguments, a promise of the same result. */
+export function layered<F extends AnyFunction>(fn: F, layer: Layer): Guarded<F> {
+  const call = fn as unknown as (this: unknown, ...args: unknown[]) => unknown;
+  return nameLike(function (this: unknown, ...args: unknown[]) {
+    return layer({ signal: undefined, attempt: 1 }, () => invoke(() => call.apply(this, args)));
+  }, fn) as unknown as Guarded<F>;
+}
+
 /** Copies `fn`'s name and length onto its wrapper (stack traces and introspection stay familiar). */
 export function nameLike<W extends AnyFunction>(wrapper: W, fn: AnyFunction): W {
   Object.defineProperty(wrapper, 'name', { value: fn.name, configurable: true });

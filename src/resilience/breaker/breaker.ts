@@ -23,7 +23,7 @@ import type { AnyFunction } from '../../instrument/handles.js';
 import type { Diag, DiagLogger } from '../../internal/diag.js';
 import type { ExemplarLabels } from '../../internal/span-hook.js';
 import type { CounterFamily, CounterSeries, GaugeFamily, GaugeSeries, HistogramFamily, HistogramSeries } from '../../metrics/store.js';
-import { observeWith, type Guarded } from '../shared.js';
+import { observeWith, type CallContext, type Guarded } from '../shared.js';
 
 /** Circuit states, as exported in the `state` label. */
 export type BreakerState = 'closed' | 'open' | 'half_open';
@@ -323,6 +323,15 @@ export class MeteredBreaker {
 
 function isOurs(e: unknown): boolean {
   return e instanceof Error && CircuitBreaker.isOurError(e);
+}
+
+/** opossum's action inside a policy: the rest of the chain travels as `this`. */
+export interface Carrier {
+  readonly call: CallContext;
+  readonly next: (call: CallContext) => Promise<unknown>;
+}
+export function carrierAction(this: Carrier): Promise<unknown> {
+  return this.next(this.call);
 }
 
 /**

@@ -19,14 +19,16 @@
  *   (open circuit, full queue), and counted as breaker outcome `fallback`. A fallback inside
  *   the retry loop would turn every failed attempt into a success and stop retries.
  */
-import { ConfigError } from '../../errors.js';
+import { func, nonEmptyString, optionsObject } from '../../catalog/validate.js';
 import type { AnyFunction } from '../../instrument/handles.js';
-import type { BreakerInfo, BreakerState, CircuitBreakerOptions, MeteredBreaker } from '../breaker/breaker.js';
+import type { BreakerInfo, BreakerState, Carrier, CircuitBreakerOptions, MeteredBreaker } from '../breaker/breaker.js';
+import type { Breakers } from '../breaker/factory.js';
 import type { Pool, PoolHandle, PoolOptions } from '../pool/pool.js';
-import type { Retry, RetryOptions } from '../retry/retry.js';
-import type { TimeoutOptions } from '../timeout/timeout.js';
-import { func } from '../../catalog/validate.js';
+import type { Pools } from '../pool/pools.js';
+import type { Retries, Retry, RetryOptions } from '../retry/retry.js';
+import type { ResilienceScope } from '../scope.js';
 import { invoke, nameLike, type CallContext, type Guarded, type Layer } from '../shared.js';
+import { readTimeout, type TimeoutOptions } from '../timeout/timeout.js';
 
 /** Options of `obs.policy(options)`. Every part is optional; absent parts are not in the chain. */
 export interface PolicyOptions {
@@ -91,35 +93,53 @@ export interface PolicyHandle {
   dispose(): void;
 }
 
-/** The parts a policy is built from (constructed and validated by the resilience module). */
-export interface PolicyParts {
+/** The parts a policy is built from, validated and constructed by {@link buildPolicy}. */
+interface PolicyParts {
   readonly name: string;
   readonly retry: Retry | undefined;
   readonly pool: { readonly pool: Pool; readonly handle: PoolHandle; readonly owned: boolean } | undefined;
   readonly breaker: MeteredBreaker | undefined;
   readonly timeout: Layer | undefined;
-  readonly released: () => void;
+  /** Called once, by the first `dispose()`. */
+  readonly released: (h: PolicyHandle) => void;
 }
 
-/** opossum's action inside a policy: the rest of the chain travels as `this`. */
-interface Carrier {
-  readonly call: CallContext;
-  readonly next: (call: CallContext) => Promise<unknown>;
-}
-export function carrierAction(this: Carrier): Promise<unknown> {
-  return this.next(this.call);
+/** What `obs.policy` builds a policy's own parts with: the root handle's breakers, pools and retries. */
+export interface PolicyMakers {
+  readonly breakers: Breakers;
+  readonly pools: Pools;
+  readonly retries: Retries;
 }
 
-/** Rejects policy-breaker options that cannot work without the call's arguments. */
-export function checkPolicyBreakerOptions(o: Record<string, unknown>, path: string): void {
-  for (const k of ['cache', 'coalesce', 'fallback', 'name'] as const) {
-    if (o[k] !== undefined && o[k] !== false) {
-      throw new ConfigError(`${path}.${k}`, k === 'cache' || k === 'coalesce' ? 'no cache/coalesce in a policy (use obs.circuitBreaker)' : `no ${k} here (set it on the policy)`, o[k]);
-    }
+/**
+ * `obs.policy(options)`. Every part is validated before any is built, so a bad option
+ * leaves nothing registered.
+ */
+export function buildPolicy(scope: ResilienceScope, makers: PolicyMakers, options: PolicyOptions): PolicyHandle {
+  scope.open('policy');
+  const path = 'policy options';
+  const o = optionsObject(options, path);
+  const name = nonEmptyString(o.name, `${path}.name`);
+  const timeout = o.timeout === undefined ? undefined : readTimeout(o.timeout, `${path}.timeout`);
+  const makeBreaker = o.breaker === undefined ? undefined : makers.breakers.forPolicy(o.breaker, `${path}.breaker`, name, `${path}.name (its breaker)`);
+  const shared = makers.pools.shared(o.pool);
+  const makePool = o.pool === undefined || shared !== undefined ? undefined : makers.pools.read(name, o.pool, `${path}.pool`);
+  const makeRetry = o.retry === undefined ? undefined : makers.retries.read(o.retry, `${path}.retry`, name, 'policy');
+
+  const retry = makeRetry?.();
+  let pool: PolicyParts['pool'];
+  if (shared !== undefined) pool = { pool: shared, handle: o.pool as PoolHandle, owned: false };
+  else if (makePool !== undefined) {
+    const p = makePool();
+    pool = { pool: p, handle: makers.pools.handleOf(p), owned: true };
   }
+  const breaker = makeBreaker?.();
+  const handle = createPolicy({ name, retry, pool, breaker, timeout, released: (h) => scope.untrack(h) });
+  scope.track(handle);
+  return handle;
 }
 
-export function createPolicy(parts: PolicyParts): PolicyHandle {
+function createPolicy(parts: PolicyParts): PolicyHandle {
   const { retry, pool, breaker, timeout } = parts;
   const layers: Layer[] = [];
   if (retry !== undefined) layers.push(retry.layer);
@@ -171,7 +191,7 @@ export function createPolicy(parts: PolicyParts): PolicyHandle {
           info: () => breaker.info(),
         };
 
-  return {
+  const handle: PolicyHandle = {
     name: parts.name,
     breaker: breakerView,
     pool: pool?.handle,
@@ -200,7 +220,8 @@ export function createPolicy(parts: PolicyParts): PolicyHandle {
       breaker?.dispose();
       if (pool?.owned === true) pool.pool.dispose();
       retry?.dispose();
-      parts.released();
+      parts.released(handle);
     },
   };
+  return handle;
 }

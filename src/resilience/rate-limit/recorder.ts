@@ -4,8 +4,12 @@
  * `agentobs_llm_throttled_total`. Series are bound once per (provider, model, kind) and
  * cached; label values pass the cardinality guard. Never throws.
  */
+import {
+  llmThrottled, rateLimitHeadersInvalid, rateLimitLimit, rateLimitRemaining, rateLimitUtilization,
+} from '../../catalog/metrics.js';
 import type { Diag } from '../../internal/diag.js';
 import type { CounterFamily, CounterSeries, GaugeFamily, GaugeSeries } from '../../metrics/store.js';
+import { lazy, type ResilienceScope } from '../scope.js';
 import { readRateLimitHeaders, type RateLimitKind } from './headers.js';
 
 export interface RateLimitDeps {
@@ -95,5 +99,30 @@ export class RateLimitRecorder {
     } catch (e) {
       this.deps.diag.error('rate_limit', e);
     }
+  }
+}
+
+/** `obs.recordRateLimit(...)`: the recorder and its families, bound by the first call; nothing after shutdown. */
+export class RateLimits {
+  private readonly recorder: () => RateLimitRecorder;
+
+  constructor(private readonly scope: ResilienceScope) {
+    const k = scope.kernel;
+    this.recorder = lazy(
+      () =>
+        new RateLimitRecorder({
+          limit: k.gauge(rateLimitLimit),
+          remaining: k.gauge(rateLimitRemaining),
+          utilization: k.gauge(rateLimitUtilization),
+          throttled: k.counter(llmThrottled),
+          invalid: k.counter(rateLimitHeadersInvalid),
+          diag: k.diag,
+        }),
+    );
+  }
+
+  record(provider: unknown, model: unknown, headers: unknown, status: unknown): void {
+    if (this.scope.isClosed) return;
+    this.recorder().record(provider, model, headers, status);
   }
 }

@@ -5,11 +5,14 @@
  * provider's own error (status, headers) rather than a wrapper; `agentobs_retry_exhausted_total`
  * tells operators when retries ran out. Attempts per call go to `agentobs_retry_attempts`.
  */
-import { boolean, intIn, nonEmptyString, nonNegative, optionalFunc, optionsObject, timerMs } from '../../catalog/validate.js';
+import { retryAttempts, retryExhausted } from '../../catalog/metrics.js';
+import { boolean, func, intIn, nonEmptyString, nonNegative, optionalFunc, optionsObject, timerMs } from '../../catalog/validate.js';
 import { ConfigError, isAgentObservabilityError, isCircuitOpenError, isTimeoutError } from '../../errors.js';
 import type { CounterFamily, CounterSeries, HistogramFamily, HistogramSeries } from '../../metrics/store.js';
 import { retryAfterMs, statusOf } from '../http.js';
-import { assertTimers, defaultTimers, sleep, type CallContext, type Layer, type Timers } from '../shared.js';
+import type { AnyFunction } from '../../instrument/handles.js';
+import { lazy, type ResilienceScope } from '../scope.js';
+import { assertTimers, defaultTimers, layered, sleep, type CallContext, type Guarded, type Layer, type Timers } from '../shared.js';
 
 /** Details handed to `onRetry` before each wait. */
 export interface RetryEvent {
@@ -91,7 +94,7 @@ interface Settings {
 }
 
 /** Validates retry options; `path` prefixes error messages. */
-export function readRetryOptions(raw: unknown, path: string, defaultName?: string): { name: string; kind: string; settings: Settings } {
+function readRetryOptions(raw: unknown, path: string, defaultName?: string): { name: string; kind: string; settings: Settings } {
   const o = optionsObject(raw, path);
   const name = nonEmptyString(o.name ?? defaultName, `${path}.name`);
   const kind = o.kind === undefined ? 'call' : nonEmptyString(o.kind, `${path}.kind`);
@@ -115,6 +118,30 @@ export function readRetryOptions(raw: unknown, path: string, defaultName?: strin
       timers: assertTimers(o.timers, `${path}.timers`) ?? defaultTimers,
     },
   };
+}
+
+/** The retries of one root handle: their families, registered with the first retry. */
+export class Retries {
+  private readonly deps: () => RetryDeps;
+
+  constructor(private readonly scope: ResilienceScope) {
+    const k = scope.kernel;
+    this.deps = lazy((): RetryDeps => ({ attempts: k.histogram(retryAttempts), exhausted: k.counter(retryExhausted), clock: k.clock, diag: k.diag }));
+  }
+
+  /** `obs.retry(fn, options)`. */
+  wrap<F extends AnyFunction>(fn: F, options: RetryOptions): Guarded<F> {
+    this.scope.open('retry');
+    func(fn, 'retry(fn)');
+    return layered(fn, this.read(options, 'retry options')().layer);
+  }
+
+  /** Validates retry options (nothing is registered yet); the returned function builds the retry. */
+  read(raw: unknown, path: string, defaultName?: string, defaultKind?: string): () => Retry {
+    const o = defaultKind !== undefined && typeof raw === 'object' && raw !== null && (raw as { kind?: unknown }).kind === undefined ? { ...raw, kind: defaultKind } : raw;
+    const { name, kind, settings } = readRetryOptions(o, path, defaultName);
+    return () => new Retry(name, kind, settings, this.deps());
+  }
 }
 
 /** Retry as a policy layer, with its series bound once. */

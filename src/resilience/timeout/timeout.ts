@@ -5,8 +5,9 @@
  * instrumentation, and as outcome `timeout` by an enclosing breaker). The timer and the
  * listener are removed as soon as the call settles.
  */
+import { optionsObject, timerMs } from '../../catalog/validate.js';
 import { TimeoutError } from '../../errors.js';
-import { abortReason, invoke, type CallContext, type Layer, type Timers } from '../shared.js';
+import { abortReason, assertTimers, defaultTimers, invoke, type CallContext, type Layer, type Timers } from '../shared.js';
 
 /** Options of `obs.timeout(fn, options)` (and of a policy's `timeout`). */
 export interface TimeoutOptions {
@@ -40,7 +41,14 @@ class TimedCall implements CallContext {
   }
 }
 
-export function timeoutLayer(ms: number, timers: Timers): Layer {
+/** Validates timeout options (milliseconds, or `{ ms, timers }`) and returns the layer. */
+export function readTimeout(raw: unknown, path: string): Layer {
+  if (typeof raw === 'number') return timeoutLayer(timerMs(raw, path), defaultTimers);
+  const o = optionsObject(raw, path);
+  return timeoutLayer(timerMs(o.ms, `${path}.ms`), assertTimers(o.timers, `${path}.timers`) ?? defaultTimers);
+}
+
+function timeoutLayer(ms: number, timers: Timers): Layer {
   return <R>(call: CallContext, next: (call: CallContext) => Promise<R>): Promise<R> => {
     const parent = call.signal;
     if (parent?.aborted === true) return Promise.reject(abortReason(parent));

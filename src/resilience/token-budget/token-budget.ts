@@ -7,7 +7,9 @@ import { ConfigError, TokenBudgetExceededError } from '../../errors.js';
 import type { TokenUsage } from '../../instrument/recorder.js';
 import type { Diag } from '../../internal/diag.js';
 import type { GaugeFamily, GaugeSeries } from '../../metrics/store.js';
-import { optionsObject, object, positive, timerMs } from '../../catalog/validate.js';
+import { tokenBudgetLimit, tokenBudgetUsage, tokenBudgetUtilization } from '../../catalog/metrics.js';
+import { nonEmptyString, object, optionsObject, positive, timerMs } from '../../catalog/validate.js';
+import { lazy, type ResilienceScope } from '../scope.js';
 
 /** Token types a budget can limit; `total` is input + output. */
 export type BudgetTokenType = 'input' | 'output' | 'total';
@@ -57,7 +59,7 @@ interface Slot {
   readonly utilization: GaugeSeries;
 }
 
-export function readBudgetOptions(raw: unknown, path: string): { limits: Map<BudgetTokenType, number>; windowMs: number } {
+function readBudgetOptions(raw: unknown, path: string): { limits: Map<BudgetTokenType, number>; windowMs: number } {
   const o = optionsObject(raw, path);
   const limits = new Map<BudgetTokenType, number>();
   if (typeof o.limit === 'number') limits.set('total', positive(o.limit, `${path}.limit`));
@@ -69,6 +71,46 @@ export function readBudgetOptions(raw: unknown, path: string): { limits: Map<Bud
     if (limits.size === 0) throw new ConfigError(`${path}.limit`, 'a number or at least one of input, output, total', l);
   }
   return { limits, windowMs: timerMs(o.windowMs, `${path}.windowMs`) };
+}
+
+/** The budgets of one root handle: their families (registered with the first budget) and their names. */
+export class Budgets {
+  private readonly live = new Map<string, TokenBudget>();
+  private readonly deps: () => BudgetDeps;
+
+  constructor(private readonly scope: ResilienceScope) {
+    const k = scope.kernel;
+    this.deps = lazy((): BudgetDeps => {
+      const usage = k.gauge(tokenBudgetUsage);
+      // Roll idle windows at scrape time too, so a budget nobody used since shows 0, not stale usage.
+      k.onCollect(usage, () => {
+        for (const b of this.live.values()) b.roll();
+      });
+      return {
+        usage,
+        limit: k.gauge(tokenBudgetLimit),
+        utilization: k.gauge(tokenBudgetUtilization),
+        clock: k.clock,
+        diag: k.diag,
+        released: (b) => {
+          if (this.live.get(b.name) === b) this.live.delete(b.name);
+          scope.untrack(b);
+        },
+      };
+    });
+  }
+
+  /** `obs.tokenBudget(name, options)`. */
+  create(name: string, options: TokenBudgetOptions): TokenBudgetHandle {
+    this.scope.open('tokenBudget');
+    const n = nonEmptyString(name, 'tokenBudget(name)');
+    const { limits, windowMs } = readBudgetOptions(options, 'tokenBudget options');
+    if (this.live.has(n)) throw new ConfigError('tokenBudget(name)', 'a budget name not used by another live budget', n);
+    const b = new TokenBudget(n, limits, windowMs, this.deps());
+    this.live.set(n, b);
+    this.scope.track(b);
+    return b.handle();
+  }
 }
 
 export class TokenBudget {
