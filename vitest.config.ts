@@ -11,6 +11,17 @@ const alias = {
 export default defineConfig({
   resolve: { alias },
   test: {
+    // Coverage of src/ with a gate (.ci/run sets AGENTOBS_COVERAGE=1 around the README's `npm test`; or `npm run test:coverage`).
+    // Thresholds sit a little below what the whole suite reaches (statements 95.4, branches 90.2, functions 96.8, lines 96.8 %);
+    // ratchet them up, never down.
+    coverage: {
+      enabled: process.env.AGENTOBS_COVERAGE === '1',
+      provider: 'v8',
+      include: ['src/**/*.ts'],
+      exclude: ['src/**/*.test.ts'],
+      reporter: ['text-summary', 'json-summary'],
+      thresholds: { statements: 94, branches: 89, functions: 95, lines: 95 },
+    },
     projects: [
       {
         resolve: { alias },
