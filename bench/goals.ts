@@ -5,6 +5,7 @@
  */
 import type { ExpositionResult, Implementation } from './cases/exposition.js';
 import { median } from './cases/exposition.js';
+import type { HttpScrapeResult, HttpScrapeRun } from './cases/http-scrape.js';
 import type { Environment } from './env.js';
 import type { SuiteResult } from './harness.js';
 import type { ProfileSummary } from './profile.js';
@@ -15,6 +16,7 @@ export interface NodeRun {
   readonly env: Environment;
   readonly suites: readonly SuiteResult[];
   readonly exposition?: ExpositionResult | undefined;
+  readonly httpScrape?: HttpScrapeResult | undefined;
   readonly soak?: SoakResult | undefined;
   readonly seconds: number;
   /** Profiles of the cases behind missed goals, by goal id. */
@@ -79,6 +81,28 @@ function scrapeRatio(e: ExpositionResult, a: Implementation, b: Implementation):
     parts.push(`${n.toLocaleString('en-US')}: ${median(ra.scrapeMs).toFixed(1)} / ${median(rb.scrapeMs).toFixed(1)} ms = ${x(r)}`);
   }
   return parts.length === 0 ? undefined : { worst, detail: parts.join('; ') };
+}
+
+/**
+ * A limit on one figure of the HTTP scrape runs of ours (gzip and plain) at 100k series with
+ * 5 concurrent scrapers, both formats: the worst is the value.
+ */
+function httpGoal(id: string, text: string, limitMs: number, figure: (r: HttpScrapeRun) => number, describe: (r: HttpScrapeRun) => string): Goal {
+  return {
+    id,
+    text,
+    target: `≤ ${limitMs} ms`,
+    evaluate(run) {
+      const rs = (run.httpScrape?.runs ?? []).filter((r) => r.impl !== 'prom' && r.series === 100_000 && r.scrapers === 5);
+      if (rs.length === 0) return NA;
+      const worst = Math.max(...rs.map(figure));
+      return {
+        value: `${worst.toFixed(worst < 10 ? 2 : 1)} ms`,
+        met: worst <= limitMs,
+        detail: rs.map((r) => `${r.format} ${r.impl === 'ours' ? 'gzip' : 'plain'}: ${describe(r)}`).join('; '),
+      };
+    },
+  };
 }
 
 export const GOALS: readonly Goal[] = [
@@ -171,6 +195,31 @@ export const GOALS: readonly Goal[] = [
       if (ours.length === 0) return NA;
       const worst = Math.max(...ours.flatMap((r) => r.blockMs));
       return { value: `${worst.toFixed(1)} ms`, met: worst <= 50, detail: ours.map((r) => `${r.series.toLocaleString('en-US')}: ${Math.max(...r.blockMs).toFixed(1)} ms`).join('; ') };
+    },
+  },
+  httpGoal('http-block', 'Over HTTP at 100k series, 5 concurrent scrapers, either format, calls running: longest event-loop block (ours)', 50, (r) => r.scrape.blockMs,
+    (r) => `ticker ${r.scrape.blockMs.toFixed(1)} ms, event-loop delay max ${r.scrape.eldMaxMs.toFixed(1)} ms, GC max ${r.scrape.gcMaxMs.toFixed(1)} ms`),
+  httpGoal('http-p99', '… and call p99 during the scrape (ours)', 5, (r) => r.scrape.p99Ms,
+    (r) => `p99 ${r.scrape.p99Ms.toFixed(2)} ms over ${r.scrape.calls.toLocaleString('en-US')} calls (max ${r.scrape.maxMs.toFixed(1)} ms)`),
+  {
+    id: 'http-stall',
+    text: 'A stalled reader (16 KB every 50 ms) holds at most 16 MB beyond the idle heap (ours, 100k series)',
+    target: '≤ 16 MB',
+    evaluate(run) {
+      const stalls = run.httpScrape?.stalls ?? [];
+      const s = stalls.find((x) => x.impl === 'ours' && x.series === 100_000);
+      if (s === undefined) return NA;
+      const held = (m: typeof s.idle): number => m.heapUsed + m.external - s.idle.heapUsed - s.idle.external;
+      const prom = stalls.find((x) => x.impl === 'prom' && x.series === s.series);
+      const MB = 1e6;
+      return {
+        value: `${(held(s.stalled) / MB).toFixed(1)} MB`,
+        met: held(s.stalled) <= 16 * MB,
+        detail:
+          `heap used + external above idle (after GC) after ${s.stallMs / 1000} s of slow reading: ${(held(s.stalled) / MB).toFixed(1)} MB ` +
+          `(RSS ${((s.stalled.rss - s.idle.rss) / MB).toFixed(1)} MB); ${s.releaseMs / 1000} s after the client left: ${(held(s.released) / MB).toFixed(1)} MB` +
+          (prom === undefined ? '' : `; prom-client: ${(held(prom.stalled) / MB).toFixed(1)} MB, then ${(held(prom.released) / MB).toFixed(1)} MB`),
+      };
     },
   },
   {

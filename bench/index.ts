@@ -5,8 +5,12 @@
  *
  *   BENCH_QUICK=1 (or --quick)     tiny iteration counts and sizes: a smoke test for CI, numbers meaningless
  *   BENCH_FILTER=re (--filter)     only cases whose `suite/group/case` matches (e.g. `red/sync`, `^breaker`,
- *                                  `exposition/10000`); the scrape suite is `exposition/<series>/<impl>`, the soak `soak`
- *   BENCH_SUITES=a,b (--suites)    only these suites: red, breaker, sla, correlation, autometrics, composite, exposition, soak
+ *                                  `exposition/10000`); the scrape suite is `exposition/<series>/<impl>`, the HTTP
+ *                                  scrape suite `scrape-http/<series>/<text|openmetrics>/<scrapers>/<ours|ours-plain|prom>`
+ *                                  and `scrape-http/stall/<series>/<ours|prom>`, the soak `soak`
+ *   BENCH_SUITES=a,b (--suites)    only these suites: red, breaker, sla, correlation, autometrics, composite, exposition,
+ *                                  scrape-http, soak (e.g. `BENCH_SUITES=scrape-http BENCH_OUT=- npm run bench`)
+ *   BENCH_HTTP_CPUPROF=dir         `--cpu-prof` every scrape-http server child, each into a directory of its own under dir
  *   BENCH_NODES=path,… (--node)    also run everything with these Node binaries (one section per version)
  *   BENCH_PROFILE=0 (--no-profile) skip the CPU profiles of missed goals (full runs profile them)
  *   BENCH_OUT=path (--out)         where to write the markdown; `-` writes nothing. Default: docs/benchmarks.md for
@@ -127,6 +131,7 @@ async function runNode(node: string, o: Options, log: (line: string) => void): P
       env,
       suites: results.flatMap((r) => r.suites),
       exposition: results.find((r) => r.exposition !== undefined)?.exposition,
+      httpScrape: results.find((r) => r.httpScrape !== undefined)?.httpScrape,
       soak: results.find((r) => r.soak !== undefined)?.soak,
       seconds: (performance.now() - started) / 1000,
     };

@@ -1,5 +1,6 @@
 /** Renders the runs (one per Node version) as console tables and as `docs/benchmarks.md`. */
 import { IMPLEMENTATION_LABELS, median, type ExpositionResult } from './cases/exposition.js';
+import { HTTP_IMPLEMENTATION_LABELS, type HttpScrapeResult, type HttpScrapeRun, type Memory } from './cases/http-scrape.js';
 import type { Environment } from './env.js';
 import { GOALS, MISS_NOTES, type Evaluation, type NodeRun } from './goals.js';
 import type { GroupResult, RatioResult, RunConfig, SuiteResult } from './harness.js';
@@ -78,6 +79,72 @@ function scrapeRows(e: ExpositionResult, md: boolean): string[][] {
   );
 }
 
+/** ms with about three significant digits (call latencies go from microseconds to seconds). */
+const fixed = (v: number): string =>
+  !Number.isFinite(v) ? 'n/a' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v === 0 ? '0' : v.toPrecision(2);
+const mib = (b: number): string => (b / 2 ** 20).toFixed(0);
+const signedMib = (b: number): string => `${b >= 0 ? '+' : ''}${(b / 2 ** 20).toFixed(1)}`;
+const formatName = (f: HttpScrapeRun['format']): string => (f === 'text' ? 'text' : 'OpenMetrics');
+const httpKey = (r: HttpScrapeRun): string[] => [r.series.toLocaleString('en-US'), formatName(r.format), String(r.scrapers)];
+const httpLabel = (r: HttpScrapeRun, md: boolean): string => (md ? HTTP_IMPLEMENTATION_LABELS[r.impl] : HTTP_IMPLEMENTATION_LABELS[r.impl].replace(/`/g, ''));
+const sameConfig = (a: HttpScrapeRun, b: HttpScrapeRun): boolean => a.series === b.series && a.format === b.format && a.scrapers === b.scrapers;
+
+const HTTP_LOOP_HEAD = [
+  'series', 'format', 'scrapers', 'implementation', 'window s', 'longest block ms', 'loop delay max ms', 'GC max ms',
+  'call p50 ms', 'call p99 ms', 'call max ms', 'calls', 'baseline s', 'baseline block ms', 'baseline p99 ms',
+] as const;
+function httpLoopRows(h: HttpScrapeResult, md: boolean): string[][] {
+  return h.runs.map((r) => [
+    ...httpKey(r), httpLabel(r, md), (r.scrape.ms / 1000).toFixed(2), fixed(r.scrape.blockMs), fixed(r.scrape.eldMaxMs), fixed(r.scrape.gcMaxMs),
+    fixed(r.scrape.p50Ms), fixed(r.scrape.p99Ms), fixed(r.scrape.maxMs), r.scrape.calls.toLocaleString('en-US'),
+    (r.baseline.ms / 1000).toFixed(2), fixed(r.baseline.blockMs), fixed(r.baseline.p99Ms),
+  ]);
+}
+
+const HTTP_WIRE_HEAD = [
+  'series', 'format', 'scrapers', 'implementation', 'scrape ms (median)', 'min-max ms', 'MB per scrape', 'plain / gzip',
+  'scrapes', 'passes', 'idle RSS MiB', 'peak RSS MiB', 'peak - idle MiB', 'failed',
+] as const;
+function httpWireRows(h: HttpScrapeResult, md: boolean): string[][] {
+  return h.runs.map((r) => {
+    const plain = r.impl === 'ours' ? h.runs.find((p) => p.impl === 'ours-plain' && sameConfig(p, r)) : undefined;
+    return [
+      ...httpKey(r), httpLabel(r, md), fixed(median(r.scrapeMs)),
+      `${fixed(Math.min(...r.scrapeMs))}-${fixed(Math.max(...r.scrapeMs))}`, (r.bytes / 1e6).toFixed(2),
+      plain === undefined || !(r.bytes > 0) ? '' : ratio(plain.bytes / r.bytes),
+      String(r.rounds * r.scrapers), String(r.scrape.passes), mib(r.idleRss), mib(r.scrape.peakRss), mib(r.scrape.peakRss - r.idleRss), String(r.failed),
+    ];
+  });
+}
+
+const HTTP_RATIO_HEAD = ['series', 'format', 'scrapers', 'ours / prom-client', 'longest block', 'call p99', 'peak RSS', 'wire bytes', 'scrape time'] as const;
+function httpRatioRows(h: HttpScrapeResult): string[][] {
+  const div = (a: number, b: number): string => (b > 0 && Number.isFinite(a) ? ratio(a / b) : 'n/a');
+  return h.runs.flatMap((r) => {
+    const prom = r.impl === 'prom' ? undefined : h.runs.find((p) => p.impl === 'prom' && sameConfig(p, r));
+    if (prom === undefined) return [];
+    return [[
+      ...httpKey(r), r.impl === 'ours' ? 'ours (gzip)' : 'ours (plain)', div(r.scrape.blockMs, prom.scrape.blockMs), div(r.scrape.p99Ms, prom.scrape.p99Ms),
+      div(r.scrape.peakRss, prom.scrape.peakRss), div(r.bytes, prom.bytes), div(median(r.scrapeMs), median(prom.scrapeMs)),
+    ]];
+  });
+}
+
+const STALL_HEAD = [
+  'implementation', 'series', 'stalled s', 'read KB', 'body MB', 'heap used +MiB', 'external +MiB', 'array buffers +MiB', 'RSS +MiB',
+  'released after s', 'heap used +MiB', 'external +MiB', 'RSS +MiB',
+] as const;
+function stallRows(h: HttpScrapeResult): string[][] {
+  return h.stalls.map((s) => {
+    const d = (m: Memory): string[] => [signedMib(m.heapUsed - s.idle.heapUsed), signedMib(m.external - s.idle.external)];
+    return [
+      s.impl === 'ours' ? 'ours' : 'prom-client', s.series.toLocaleString('en-US'), (s.stallMs / 1000).toFixed(1), (s.readBytes / 1024).toFixed(0),
+      (s.bodyBytes / 1e6).toFixed(2), ...d(s.stalled), signedMib(s.stalled.arrayBuffers - s.idle.arrayBuffers), signedMib(s.stalled.rss - s.idle.rss),
+      (s.releaseMs / 1000).toFixed(1), ...d(s.released), signedMib(s.released.rss - s.idle.rss),
+    ];
+  });
+}
+
 function goalRows(runs: readonly NodeRun[]): string[][] {
   return GOALS.map((g) => [g.text, g.target, ...runs.flatMap((run) => {
     const e = g.evaluate(run);
@@ -101,6 +168,16 @@ export function renderConsole(runs: readonly NodeRun[]): string {
     if (run.exposition !== undefined && run.exposition.runs.length > 0) {
       out.push('', '== Scrape ==', '', table(SCRAPE_HEAD, scrapeRows(run.exposition, false), 2));
     }
+    const h = run.httpScrape;
+    if (h !== undefined && h.runs.length > 0) {
+      out.push(
+        '', '== HTTP scrape with calls running: event loop and calls ==', '', table(HTTP_LOOP_HEAD, httpLoopRows(h, false), 4),
+        '', '== HTTP scrape with calls running: wire and memory ==', '', table(HTTP_WIRE_HEAD, httpWireRows(h, false), 4),
+      );
+      const ratios = httpRatioRows(h);
+      if (ratios.length > 0) out.push('', '== HTTP scrape: ours / prom-client ==', '', table(HTTP_RATIO_HEAD, ratios, 4));
+    }
+    if (h !== undefined && h.stalls.length > 0) out.push('', '== A stalled reader (16 KB every 50 ms), above idle, after GC ==', '', table(STALL_HEAD, stallRows(h), 1));
     if (run.soak !== undefined) out.push('', '== Soak ==', '', describeSoak(run.soak));
   }
   const head = ['goal', 'target', ...runs.flatMap((r) => [major(r.env), 'met?'])];
@@ -214,6 +291,46 @@ export function renderMarkdown(runs: readonly NodeRun[], cfg: RunConfig): string
         'Same 14 bucket bounds everywhere (15 bucket lines + `_sum` + `_count` per series).',
         '',
         mdTable(SCRAPE_HEAD, scrapeRows(run.exposition, true), 2),
+        '',
+      );
+    }
+    const h = run.httpScrape;
+    if (h !== undefined && h.runs.length > 0) {
+      out.push(
+        '### HTTP scrape with calls running',
+        '',
+        'N tool-duration histogram series as in the scrape table, served over HTTP while instrumented calls run. Each',
+        'configuration runs in a fresh `node --expose-gc` child that hosts the server and a call load: one call in flight, the',
+        'next chained with `setImmediate`; the tool awaits one event-loop turn (as I/O would), so a call\'s latency (start to',
+        'resolution, `performance.now()`) includes any block it spans. Ours: `obs.instrumentTool` behind `obs.listen()`, scraped',
+        'with `Accept-Encoding: gzip` as Prometheus does (so gzip), and without it (plain). prom-client: its own `Histogram`,',
+        'the call timing it with `observe`, served as `res.setHeader(\'Content-Type\', registry.contentType); res.end(await',
+        'registry.metrics())` (a registry set to OpenMetrics for that format). The scrapers run in the parent process',
+        '(node:http, keep-alive, Prometheus\'s `Accept` header, wire bytes counted, never decompressed): it tells the child to',
+        'open a window, fires the scrapers at once (10 rounds at 1k series, 3 at 10k, 1 at 100k, after a throwaway instance',
+        'warmed the code and, up to 10k, one scrape of the instance), then closes it; then a baseline window, calls only, of the',
+        `same length (at most ${h.baselineMaxMs / 1000} s). *Longest block*: largest gap between turns of a \`setImmediate\` ticker; *loop`,
+        'delay max*: `monitorEventLoopDelay` (1 ms resolution); *peak RSS*: sampled every 10 ms (and the process\'s high-water',
+        'mark when the window raised it); *passes*: serializations run (ours: registry walks, so coalesced scrapes show as',
+        'one; prom-client: `registry.metrics()` calls); *plain / gzip*: ours\' plain body over its gzip body.',
+        '',
+        mdTable(HTTP_LOOP_HEAD, httpLoopRows(h, true), 4),
+        '',
+        mdTable(HTTP_WIRE_HEAD, httpWireRows(h, true), 4),
+        '',
+      );
+      const ratios = httpRatioRows(h);
+      if (ratios.length > 0) out.push('Ours over prom-client in the same configuration (below 1 is better for ours):', '', mdTable(HTTP_RATIO_HEAD, ratios, 4), '');
+    }
+    if (h !== undefined && h.stalls.length > 0) {
+      out.push(
+        '### A stalled reader',
+        '',
+        'A child serving N series (no call load); a raw TCP client asks for the plain text body and reads 16 KB every 50 ms.',
+        'After the stall the child\'s heap used, external memory, array buffers and RSS (after GC) above its idle figures; then',
+        'the client disconnects and the same figures are read again.',
+        '',
+        mdTable(STALL_HEAD, stallRows(h), 1),
         '',
       );
     }

@@ -21,5 +21,5 @@ export const CALL_SUITES: Readonly<Record<string, (cfg: RunConfig) => Suite | Pr
   composite: compositeSuite,
 };
 
-/** Per-call suites, then the scrape suite and the soak (their own runners). */
-export const SUITE_IDS: readonly string[] = [...Object.keys(CALL_SUITES), 'exposition', 'soak'];
+/** Per-call suites, then the scrape suites (in-process serializer, then over HTTP) and the soak (their own runners). */
+export const SUITE_IDS: readonly string[] = [...Object.keys(CALL_SUITES), 'exposition', 'scrape-http', 'soak'];

@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { runExposition, type ExpositionResult } from './cases/exposition.js';
+import { runHttpScrape, type HttpScrapeResult } from './cases/http-scrape.js';
 import { environment, type Environment } from './env.js';
 import { checksum, runSuite, type RunConfig, type SuiteResult } from './harness.js';
 import { runSoak, type SoakResult } from './soak.js';
@@ -14,6 +15,7 @@ export interface WorkerResult {
   readonly env: Environment;
   readonly suites: readonly SuiteResult[];
   readonly exposition?: ExpositionResult;
+  readonly httpScrape?: HttpScrapeResult;
   readonly soak?: SoakResult;
 }
 
@@ -37,10 +39,13 @@ async function main(): Promise<void> {
 
   const suites: SuiteResult[] = [];
   let exposition: ExpositionResult | undefined;
+  let httpScrape: HttpScrapeResult | undefined;
   let soak: SoakResult | undefined;
   for (const id of ids) {
     if (id === 'exposition') {
       exposition = await runExposition(cfg, log);
+    } else if (id === 'scrape-http') {
+      httpScrape = await runHttpScrape(cfg, log);
     } else if (id === 'soak') {
       soak = await runSoak(cfg, log);
     } else {
@@ -58,7 +63,13 @@ async function main(): Promise<void> {
       }
     }
   }
-  const result: WorkerResult = { env: environment(), suites, ...(exposition === undefined ? {} : { exposition }), ...(soak === undefined ? {} : { soak }) };
+  const result: WorkerResult = {
+    env: environment(),
+    suites,
+    ...(exposition === undefined ? {} : { exposition }),
+    ...(httpScrape === undefined ? {} : { httpScrape }),
+    ...(soak === undefined ? {} : { soak }),
+  };
   writeFileSync(out, JSON.stringify(result));
 }
 

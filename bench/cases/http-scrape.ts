@@ -160,11 +160,13 @@ type Command =
   | { readonly cmd: 'memory' }
   | { readonly cmd: 'open' }
   | { readonly cmd: 'close' }
+  | { readonly cmd: 'quiet' }
   | { readonly cmd: 'exit' };
 type Reply =
   | { readonly ready: { readonly port: number; readonly setupMs: number } }
   | { readonly memory: Memory }
   | { readonly opened: true }
+  | { readonly quiet: true }
   | { readonly window: LoadWindow };
 
 // ---------------------------------------------------------------------------------------------
@@ -423,6 +425,10 @@ async function child(kind: ServerKind, n: number, format: HttpFormat, withLoad: 
         send({ window: window.close() });
         window = undefined;
         break;
+      case 'quiet':
+        load?.stop();
+        send({ quiet: true });
+        break;
       case 'exit':
         load?.stop();
         void served.close().then(() => process.exit(0));
@@ -484,14 +490,17 @@ class ServerChild {
   }
 }
 
-function pick<K extends 'ready' | 'memory' | 'window'>(r: Reply, key: K): Extract<Reply, Record<K, unknown>>[K] {
+type KeysOf<T> = T extends unknown ? keyof T : never;
+type ReplyKey = KeysOf<Reply>;
+function pick<K extends ReplyKey>(r: Reply, key: K): Extract<Reply, Record<K, unknown>>[K] {
   if (!(key in r)) throw new Error(`expected a ${key} reply, got ${JSON.stringify(r)}`);
-  return (r as Record<K, never>)[key];
+  return (r as unknown as Record<K, Extract<Reply, Record<K, unknown>>[K]>)[key];
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function median(xs: readonly number[]): number {
+/** Not exposition.ts's: importing it would load the OpenTelemetry exporter into every server child. */
+function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length === 0 ? NaN : s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
@@ -503,7 +512,13 @@ interface Plan {
   rounds(n: number): number;
 }
 
-async function scrapeRun(impl: HttpImplementation, n: number, format: HttpFormat, k: number, plan: Plan): Promise<HttpScrapeRun> {
+/**
+ * One configuration in a child of its own. With `stall` (quick runs: one child fewer), the
+ * stalled reader then runs against the same child, its call load stopped first.
+ */
+async function scrapeRun(
+  impl: HttpImplementation, n: number, format: HttpFormat, k: number, plan: Plan, stall?: StallPlan,
+): Promise<{ run: HttpScrapeRun; stall: StallRun | undefined }> {
   const kind: ServerKind = impl === 'prom' ? 'prom' : 'ours';
   const server = new ServerChild(kind, n, format, true);
   try {
@@ -524,7 +539,12 @@ async function scrapeRun(impl: HttpImplementation, n: number, format: HttpFormat
       await sleep(Math.min(scrape.ms, plan.baselineMaxMs));
       const baseline = pick(await server.ask({ cmd: 'close' }), 'window');
       const ok = scraped.filter((s) => s.status === 200);
-      return {
+      let stalled: StallRun | undefined;
+      if (stall !== undefined) {
+        pick(await server.ask({ cmd: 'quiet' }), 'quiet');
+        stalled = await stallOn(server, port, kind, n, stall);
+      }
+      const run: HttpScrapeRun = {
         impl, series: n, format, scrapers: k, rounds, setupMs,
         idleRss: idle.rss, idleHeap: idle.heapUsed,
         scrape, baseline,
@@ -533,6 +553,7 @@ async function scrapeRun(impl: HttpImplementation, n: number, format: HttpFormat
         encoding: [...new Set(ok.map((s) => s.encoding))].join(','),
         failed: scraped.length - ok.length,
       };
+      return { run, stall: stalled };
     } finally {
       agent.destroy();
     }
@@ -568,65 +589,85 @@ function slowReader(port: number, chunk: number, everyMs: number): { bytes(): nu
   };
 }
 
-async function stallRun(kind: ServerKind, n: number, stallMs: number, releaseMs: number): Promise<StallRun> {
+interface StallPlan {
+  readonly stallMs: number;
+  readonly releaseMs: number;
+}
+
+async function stallOn(server: ServerChild, port: number, kind: ServerKind, n: number, plan: StallPlan): Promise<StallRun> {
+  const bodyBytes = (await scrapeOnce(port, requestHeaders('text', false), undefined)).bytes;
+  const idle = pick(await server.ask({ cmd: 'memory' }), 'memory');
+  const reader = slowReader(port, 16 * 1024, 50);
+  await sleep(plan.stallMs);
+  const stalled = pick(await server.ask({ cmd: 'memory' }), 'memory');
+  const readBytes = reader.bytes();
+  reader.close();
+  await sleep(plan.releaseMs);
+  const released = pick(await server.ask({ cmd: 'memory' }), 'memory');
+  return { impl: kind, series: n, ...plan, readBytes, bodyBytes, idle, stalled, released };
+}
+
+async function stallRun(kind: ServerKind, n: number, plan: StallPlan): Promise<StallRun> {
   const server = new ServerChild(kind, n, 'text', false);
   try {
     const { port } = pick(await server.next(), 'ready');
-    const bodyBytes = (await scrapeOnce(port, requestHeaders('text', false), undefined)).bytes;
-    const idle = pick(await server.ask({ cmd: 'memory' }), 'memory');
-    const reader = slowReader(port, 16 * 1024, 50);
-    await sleep(stallMs);
-    const stalled = pick(await server.ask({ cmd: 'memory' }), 'memory');
-    const readBytes = reader.bytes();
-    reader.close();
-    await sleep(releaseMs);
-    const released = pick(await server.ask({ cmd: 'memory' }), 'memory');
-    return { impl: kind, series: n, stallMs, releaseMs, readBytes, bodyBytes, idle, stalled, released };
+    return await stallOn(server, port, kind, n, plan);
   } finally {
     await server.exit();
   }
 }
 
-const mb = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MiB`;
+const mb = (b: number): string => `${b >= 0 ? '+' : ''}${(b / 2 ** 20).toFixed(1)} MiB`;
 
 export async function runHttpScrape(cfg: { readonly quick: boolean; readonly filter: RegExp | undefined }, log: (line: string) => void): Promise<HttpScrapeResult> {
-  // Quick mode (CI's smoke run): the smallest size, one format and scraper count, ours and prom-client.
+  // Quick mode (CI's smoke run): the smallest size, one format and scraper count, ours and
+  // prom-client, each stalled reader in the child of its scrape run.
   const quick = cfg.quick;
   const sizes = quick ? [1_000] : [1_000, 10_000, 100_000];
   const formats: readonly HttpFormat[] = quick ? ['text'] : ['text', 'openmetrics'];
   const scrapers = quick ? [1] : [1, 5];
   const impls: readonly HttpImplementation[] = quick ? ['ours', 'prom'] : HTTP_IMPLEMENTATIONS;
   const plan: Plan = { quick, baselineMaxMs: quick ? 500 : 5_000, rounds: (n) => (quick ? 3 : n <= 1_000 ? 10 : n <= 10_000 ? 3 : 1) };
+  const stallPlan: StallPlan = quick ? { stallMs: 300, releaseMs: 200 } : { stallMs: 3_000, releaseMs: 1_000 };
+  const stallN = quick ? 1_000 : 100_000;
   const keep = (key: string): boolean => cfg.filter === undefined || cfg.filter.test(`scrape-http/${key}`);
 
   const runs: HttpScrapeRun[] = [];
+  const stalls: StallRun[] = [];
+  const logStall = (s: StallRun): void =>
+    log(
+      `  scrape-http: stalled reader, ${s.impl} ${s.series.toLocaleString('en-US')}: heap ${mb(s.stalled.heapUsed - s.idle.heapUsed)}, ` +
+        `external ${mb(s.stalled.external - s.idle.external)}, RSS ${mb(s.stalled.rss - s.idle.rss)}; after disconnect heap ` +
+        `${mb(s.released.heapUsed - s.idle.heapUsed)}, external ${mb(s.released.external - s.idle.external)}`,
+    );
   for (const n of sizes) {
     for (const format of formats) {
       for (const k of scrapers) {
         for (const impl of impls) {
           if (!keep(`${n}/${format}/${k}/${impl}`)) continue;
-          const r = await scrapeRun(impl, n, format, k, plan);
+          const kind: ServerKind = impl === 'prom' ? 'prom' : 'ours';
+          const withStall = quick && n === stallN && keep(`stall/${stallN}/${kind}`);
+          const { run: r, stall } = await scrapeRun(impl, n, format, k, plan, withStall ? stallPlan : undefined);
           runs.push(r);
           log(
             `  scrape-http: ${impl} ${n.toLocaleString('en-US')} ${format} x${k}: scrape ${median(r.scrapeMs).toFixed(0)} ms, ` +
               `${(r.bytes / 1e6).toFixed(2)} MB ${r.encoding}, block ${r.scrape.blockMs.toFixed(1)} ms (baseline ${r.baseline.blockMs.toFixed(1)}), ` +
-              `call p99 ${r.scrape.p99Ms.toFixed(2)} ms, peak RSS ${mb(r.scrape.peakRss)}${r.failed > 0 ? `, ${r.failed} failed` : ''}`,
+              `call p99 ${r.scrape.p99Ms.toFixed(2)} ms, peak RSS ${(r.scrape.peakRss / 2 ** 20).toFixed(0)} MiB, ${r.scrape.passes} passes` +
+              `${r.failed > 0 ? `, ${r.failed} failed` : ''}`,
           );
+          if (stall !== undefined) {
+            stalls.push(stall);
+            logStall(stall);
+          }
         }
       }
     }
   }
-  const stalls: StallRun[] = [];
-  const stallN = quick ? 1_000 : 100_000;
   for (const kind of ['ours', 'prom'] as const) {
-    if (!keep(`stall/${stallN}/${kind}`)) continue;
-    const s = await stallRun(kind, stallN, quick ? 300 : 3_000, quick ? 200 : 1_000);
+    if (stalls.some((s) => s.impl === kind) || !keep(`stall/${stallN}/${kind}`)) continue;
+    const s = await stallRun(kind, stallN, stallPlan);
     stalls.push(s);
-    log(
-      `  scrape-http: stalled reader, ${kind} ${stallN.toLocaleString('en-US')}: heap +${mb(s.stalled.heapUsed - s.idle.heapUsed)}, ` +
-        `external +${mb(s.stalled.external - s.idle.external)}, RSS +${mb(s.stalled.rss - s.idle.rss)}; after disconnect heap ` +
-        `+${mb(s.released.heapUsed - s.idle.heapUsed)}, external +${mb(s.released.external - s.idle.external)}`,
-    );
+    logStall(s);
   }
   return { sizes, runs, stalls, baselineMaxMs: plan.baselineMaxMs };
 }
