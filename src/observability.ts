@@ -6,7 +6,7 @@
  */
 import { Registry } from 'prom-client';
 import {
-  METRICS, agentDuration, llmCallDuration, llmTokenUsage, operationActive, stepDuration, toolDuration, workflowDuration,
+  METRICS, agentDuration, scrapes, llmCallDuration, llmTokenUsage, operationActive, stepDuration, toolDuration, workflowDuration,
   type CatalogHistogramName, type CatalogMetricName,
 } from './catalog/metrics.js';
 import { assertLabelName, validateBuckets } from './catalog/naming.js';
@@ -241,7 +241,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
 
   // Each capability from the kernel and the ones it needs. Shutdown runs their hooks in
   // reverse: the exposition's, registered first, closes its servers last.
-  const exposition = createExposition(registry, (e) => diag.error('exposition', e));
+  const exposition = createExposition(registry, (e) => diag.error('exposition', e), kernel.counter(scrapes));
   kernel.onShutdown(() => exposition.close());
   if (o.runtimeMetrics) installRuntimeMetrics(kernel);
   const tracing = createTracing(kernel, options.tracing);

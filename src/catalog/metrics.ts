@@ -465,6 +465,12 @@ export const correlationIdsReplaced = counter({
   help: 'Received correlation IDs replaced by generated ones, by reason (too_long: over 128 characters; invalid: characters outside [A-Za-z0-9._:-]).',
   labels: ['reason'],
 });
+export const scrapes = counter({
+  name: 'agentobs_scrapes_total',
+  unit: '',
+  help: 'Requests to our /metrics handlers, by outcome (served; rejected: 503 past maxPendingScrapes; abandoned: the client left, stalled or passed its deadline; failed: 500 or cut by a failure).',
+  labels: ['outcome'],
+});
 export const buildInfo = gauge({
   name: 'agentobs_build_info',
   unit: '',
@@ -486,7 +492,7 @@ export const METRICS = Object.freeze([
   eventLoopLagP90, eventLoopLagP99, gcDuration, heapUsed, heapTotal, heapLimit, externalMemory, heapSpaceTotal,
   heapSpaceUsed, heapSpaceAvailable, activeResources, processCpuUser, processCpuSystem, processCpu,
   processResidentMemory, processStartTime, processOpenFds, processMaxFds, nodeVersionInfo,
-  internalErrors, labelOverflow, labelSanitized, correlationIdsReplaced, buildInfo,
+  internalErrors, labelOverflow, labelSanitized, correlationIdsReplaced, scrapes, buildInfo,
 ] as const);
 
 /** Names of every catalog metric. */

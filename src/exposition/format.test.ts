@@ -105,8 +105,9 @@ describe('OpenMetrics vs text', () => {
 
   it('writes nothing for families that have no series yet', async () => {
     const { text, om } = await both(make());
-    expect([...text.families.keys()]).toEqual(['agentobs_build_info']);
-    expect([...om.families.keys()]).toEqual(['agentobs_build_info']);
+    // Build info and the scrape counter (bound up front so rate() sees it from the first scrape) only.
+    expect([...text.families.keys()]).toEqual(['agentobs_build_info', 'agentobs_scrapes_total']);
+    expect([...om.families.keys()]).toEqual(['agentobs_build_info', 'agentobs_scrapes']);
   });
 
   it('writes exemplars on histogram buckets in OpenMetrics only', async () => {

@@ -10,7 +10,8 @@ import {
   type ListenOptions, type MetricsHandler, type MetricsServer, type ScrapeResult,
 } from './http.js';
 import { negotiateFormat } from './negotiate.js';
-import { ScrapeServer, type ScrapeOptions } from './scrape.js';
+import type { CounterFamily, CounterSeries } from '../metrics/store.js';
+import { SCRAPE_OUTCOMES, ScrapeServer, type ScrapeOptions, type ScrapeOutcome } from './scrape.js';
 
 /** The exposition part of the root handle. */
 export interface ExpositionApi {
@@ -34,10 +35,17 @@ export interface Exposition {
   close(): Promise<void>;
 }
 
-export function createExposition(registry: Registry, onError: (e: unknown) => void): Exposition {
+/**
+ * `scrapes` is the `agentobs_scrapes_total` family. Its four series are bound up front so
+ * that `rate()` sees them from the first scrape on, before any 503 has happened.
+ */
+export function createExposition(registry: Registry, onError: (e: unknown) => void, scrapes?: CounterFamily): Exposition {
+  const outcomes = new Map<ScrapeOutcome, CounterSeries>();
+  if (scrapes !== undefined) for (const outcome of SCRAPE_OUTCOMES) outcomes.set(outcome, scrapes.child([outcome]));
+  const count = (outcome: ScrapeOutcome): void => outcomes.get(outcome)?.inc();
   const scrapeServers = new Set<ScrapeServer>();
   const handler = (options: ScrapeOptions | undefined, path: string): MetricsHandler => {
-    const server = new ScrapeServer(registry, onError, options, path);
+    const server = new ScrapeServer(registry, onError, count, options, path);
     scrapeServers.add(server);
     return server.handle;
   };

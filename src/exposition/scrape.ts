@@ -93,10 +93,18 @@ function successHeaders(format: ExpositionFormat, gzip: boolean): OutgoingHttpHe
   return h;
 }
 
+/** How a request to a handler ended (`agentobs_scrapes_total{outcome}`). */
+export const SCRAPE_OUTCOMES = ['served', 'rejected', 'abandoned', 'failed'] as const;
+export type ScrapeOutcome = (typeof SCRAPE_OUTCOMES)[number];
+/** Counts outcomes (pre-bound series of the self-metric). */
+export type ScrapeCounter = (outcome: ScrapeOutcome) => void;
+
 /** One request served by a pass. */
 class Member {
   /** Called once when this member's socket drains (or it leaves) while the pass waits on it. */
   release: (() => void) | undefined;
+  /** Set when the pass ended for it; a member that closes without one was abandoned. */
+  outcome: ScrapeOutcome | undefined;
   private readonly deadline: NodeJS.Timeout;
   private stall: NodeJS.Timeout | undefined;
   private readonly onDrain = (): void => this.drained();
@@ -224,11 +232,15 @@ class Pass {
         head.end();
       });
       if (!this.started) this.start();
-      for (const m of this.members) m.res.end();
+      for (const m of this.members) {
+        m.outcome = 'served';
+        m.res.end();
+      }
     } catch (e) {
       if (e instanceof ScrapeAbortedError) return;
       onError(e);
       for (const m of this.members) {
+        m.outcome = 'failed';
         if (this.started) m.res.destroy();
         else m.res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('metrics collection failed\n');
       }
@@ -262,6 +274,7 @@ export class ScrapeServer {
   constructor(
     private readonly registry: Registry,
     private readonly onError: (e: unknown) => void,
+    private readonly count: ScrapeCounter,
     options: ScrapeOptions | undefined,
     path: string,
   ) {
@@ -281,6 +294,7 @@ export class ScrapeServer {
       return;
     }
     if (this.closed || this.pending >= this.options.maxPending) {
+      this.count('rejected');
       res.writeHead(503, { 'Retry-After': '1', 'Content-Type': 'text/plain; charset=utf-8' }).end('too many concurrent scrapes\n');
       return;
     }
@@ -296,6 +310,7 @@ export class ScrapeServer {
     owner.members.add(member);
     this.pending++;
     res.once('close', () => {
+      this.count(member.outcome ?? 'abandoned');
       this.pending--;
       owner.members.delete(member);
       member.leave();

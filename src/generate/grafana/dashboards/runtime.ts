@@ -1,7 +1,7 @@
 /** Node.js runtime: event loop, CPU, memory, GC, handles, and the library's own self-metrics. */
 import {
   activeResources, buildInfo, correlationIdsReplaced, eventLoopLagMax, eventLoopLagP50, eventLoopLagP90, eventLoopLagP99, eventLoopUtilization,
-  externalMemory, gcDuration, heapLimit, heapSpaceUsed, heapTotal, heapUsed, internalErrors, labelOverflow, labelSanitized, nodeVersionInfo,
+  externalMemory, gcDuration, heapLimit, heapSpaceUsed, heapTotal, heapUsed, internalErrors, labelOverflow, labelSanitized, nodeVersionInfo, scrapes,
   processCpuSystem, processCpuUser, processMaxFds, processOpenFds, processResidentMemory, processStartTime,
 } from '../../../catalog/metrics.js';
 import type { ResolvedGenerateConfig } from '../../config.js';
@@ -177,6 +177,15 @@ export function runtimeDashboard(config: ResolvedGenerateConfig): DashboardSpec 
             unit: 'ops',
             width: 6,
             targets: [{ expr: counterRate(correlationIdsReplaced, RATE, { extra, by: ['reason'] }), legend: '{{reason}}' }],
+          },
+          {
+            title: '/metrics requests by outcome',
+            description:
+              'Requests to our /metrics handlers per second: served, rejected (503 past maxPendingScrapes), abandoned ' +
+              '(the scraper left, stalled or passed its deadline), failed. Anything but served means scrapes are lost.',
+            unit: 'reqps',
+            width: 24,
+            targets: [{ expr: counterRate(scrapes, RATE, { extra, by: ['outcome'] }), legend: '{{outcome}}' }],
           },
         ],
       },
