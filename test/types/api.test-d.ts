@@ -36,6 +36,10 @@ describe('public types', () => {
     expectTypeOf(obs.tool('t').run(async () => 'x')).toEqualTypeOf<Promise<string>>();
     expectTypeOf(obs.llm({ model: 'm' })).toEqualTypeOf<LlmCallHandle>();
     expectTypeOf(obs.workflow('w').step('s')).toEqualTypeOf<OperationHandle>();
+    // @ts-expect-error: only a workflow handle binds steps; a tool handle has no step()
+    obs.tool('t').step('s');
+    // @ts-expect-error: nor has an agent handle
+    obs.agent('a').step('s');
   });
 
   it('options are checked', () => {
