@@ -49,9 +49,17 @@ export class ConfigError extends AgentObservabilityError {
   }
 }
 
-/** True for any error thrown by this package (works across duplicate installs). */
+/**
+ * True for any error thrown by this package (works across duplicate installs). Never throws:
+ * a value whose property reads throw (a hostile getter or Proxy) is simply not ours.
+ */
 export function isAgentObservabilityError(e: unknown): e is AgentObservabilityError {
-  return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[BRAND] === true;
+  if (typeof e !== 'object' || e === null) return false;
+  try {
+    return (e as Record<symbol, unknown>)[BRAND] === true;
+  } catch {
+    return false;
+  }
 }
 
 /** True for a {@link ConfigError} (works across duplicate installs). */
@@ -163,7 +171,14 @@ export class TokenBudgetExceededError extends RejectionError {
   }
 }
 
-const hasCode = (e: unknown, code: AgentObservabilityErrorCode): boolean => isAgentObservabilityError(e) && e.code === code;
+const hasCode = (e: unknown, code: AgentObservabilityErrorCode): boolean => {
+  if (!isAgentObservabilityError(e)) return false;
+  try {
+    return e.code === code;
+  } catch {
+    return false;
+  }
+};
 
 /** True for a {@link TimeoutError} (works across duplicate installs). */
 export function isTimeoutError(e: unknown): e is TimeoutError {

@@ -5,20 +5,24 @@
  * that wins over their `ERR_AGENTOBS_*` code, so dashboards can match one stable value.
  */
 import { isAgentObservabilityError } from '../errors.js';
+import { readField } from '../internal/read.js';
 
 const TOKEN = /^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/;
 const GENERIC = new Set(['Error', 'Object', 'DOMException', 'Function']);
 
-/** Default mapping from a thrown value to an `error_type` label value. */
+/**
+ * Default mapping from a thrown value to an `error_type` label value. Never throws: a field
+ * whose read throws (a hostile getter, a Proxy trap, a revoked Proxy) counts as absent.
+ */
 export function defaultErrorType(err: unknown): string {
   if (typeof err !== 'object' || err === null) return '_OTHER';
-  const e = err as { code?: unknown; name?: unknown; constructor?: { name?: unknown }; errorType?: unknown };
-  if (isAgentObservabilityError(err) && typeof e.errorType === 'string' && TOKEN.test(e.errorType)) return e.errorType;
-  const code = e.code;
+  const errorType = readField(err, 'errorType');
+  if (isAgentObservabilityError(err) && typeof errorType === 'string' && TOKEN.test(errorType)) return errorType;
+  const code = readField(err, 'code');
   if (typeof code === 'string' && TOKEN.test(code)) return code;
-  const ctor = e.constructor?.name;
+  const ctor = readField(readField(err, 'constructor'), 'name');
   if (typeof ctor === 'string' && !GENERIC.has(ctor) && TOKEN.test(ctor)) return ctor;
-  const name = e.name;
+  const name = readField(err, 'name');
   if (typeof name === 'string' && TOKEN.test(name)) return name;
   return '_OTHER';
 }

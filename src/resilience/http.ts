@@ -4,6 +4,7 @@
  * `Headers`, Map-like objects (`get`/`forEach`) or plain objects (any key case, string,
  * number or array values). Bounded work per lookup; nothing here throws.
  */
+import { readField } from '../internal/read.js';
 
 /** Headers as SDKs hand them over: fetch `Headers`, a Map, Axios headers, or a plain object. */
 export type HeadersLike = { get(name: string): unknown } | Readonly<Record<string, unknown>>;
@@ -13,20 +14,11 @@ const MAX_ENTRIES = 256;
 /** Longest header value we read; anything longer is hostile for our purposes. */
 export const MAX_VALUE_LENGTH = 256;
 
-function field(o: unknown, key: string): unknown {
-  if (typeof o !== 'object' || o === null) return undefined;
-  try {
-    return (o as Record<string, unknown>)[key];
-  } catch {
-    // A getter that throws: treat as absent.
-    return undefined;
-  }
-}
 
 /** The HTTP status an error carries, if any (100-599). */
 export function statusOf(err: unknown): number | undefined {
-  const response = field(err, 'response');
-  for (const v of [field(err, 'status'), field(err, 'statusCode'), field(response, 'status'), field(response, 'statusCode')]) {
+  const response = readField(err, 'response');
+  for (const v of [readField(err, 'status'), readField(err, 'statusCode'), readField(response, 'status'), readField(response, 'statusCode')]) {
     if (typeof v === 'number' && Number.isInteger(v) && v >= 100 && v <= 599) return v;
   }
   return undefined;
@@ -34,7 +26,7 @@ export function statusOf(err: unknown): number | undefined {
 
 /** The headers an error (or response) carries: `err.headers`, else `err.response.headers`. */
 export function headersOf(err: unknown): unknown {
-  return field(err, 'headers') ?? field(field(err, 'response'), 'headers');
+  return readField(err, 'headers') ?? readField(readField(err, 'response'), 'headers');
 }
 
 function normalize(v: unknown): string | undefined {

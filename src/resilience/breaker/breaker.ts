@@ -321,8 +321,14 @@ export class MeteredBreaker {
   }
 }
 
+/** opossum's own errors; never throws (`instanceof` runs a Proxy's getPrototypeOf trap). */
 function isOurs(e: unknown): boolean {
-  return e instanceof Error && CircuitBreaker.isOurError(e);
+  if (typeof e !== 'object' || e === null) return false;
+  try {
+    return e instanceof Error && CircuitBreaker.isOurError(e);
+  } catch {
+    return false;
+  }
 }
 
 /** opossum's action inside a policy: the rest of the chain travels as `this`. */

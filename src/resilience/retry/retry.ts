@@ -10,6 +10,7 @@ import { boolean, func, intIn, nonEmptyString, nonNegative, optionalFunc, option
 import { ConfigError, isAgentObservabilityError, isCircuitOpenError, isTimeoutError } from '../../errors.js';
 import type { CounterFamily, CounterSeries, HistogramFamily, HistogramSeries } from '../../metrics/store.js';
 import { retryAfterMs, statusOf } from '../http.js';
+import { readField } from '../../internal/read.js';
 import type { AnyFunction } from '../../instrument/handles.js';
 import { lazy, type ResilienceScope } from '../scope.js';
 import { assertTimers, defaultTimers, layered, sleep, type CallContext, type Guarded, type Layer, type Timers } from '../shared.js';
@@ -67,7 +68,7 @@ export interface RetryOptions {
 export function defaultRetryable(error: unknown): boolean {
   if (isTimeoutError(error)) return true;
   if (isAgentObservabilityError(error)) return false;
-  if (typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError') return false;
+  if (readField(error, 'name') === 'AbortError') return false;
   const status = statusOf(error);
   if (status === undefined) return true;
   return status === 408 || status === 429 || status >= 500;
@@ -171,7 +172,14 @@ export class Retry {
         this.attemptsSeries.observe(attempt);
         return r;
       } catch (error) {
-        const delay = this.delayFor(error, attempt, signal, deadline);
+        let delay: number | undefined;
+        try {
+          delay = this.delayFor(error, attempt, signal, deadline);
+        } catch (e) {
+          // Classifying a hostile error failed: give up and rethrow the very value thrown.
+          this.deps.diag.error('retry', e);
+          delay = undefined;
+        }
         if (delay === undefined) {
           this.attemptsSeries.observe(attempt);
           throw error;
