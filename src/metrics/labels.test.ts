@@ -289,3 +289,35 @@ describe('cardinality guard, end to end', () => {
     await obs.shutdown();
   });
 });
+
+describe('label slots of removed series', () => {
+  it('come back when no series holds the value any more, once per holder', async () => {
+    const obs = createObservability({ runtimeMetrics: false, logger: false, cardinality: { maxValuesPerLabel: 3 } });
+    const exp = async (): Promise<ParsedExposition> => parseExposition((await obs.metrics()).body, 'prometheus');
+    // Breakers created and disposed per tenant (each binds several series per family).
+    for (let i = 0; i < 150; i++) {
+      const b = obs.circuitBreaker(async () => i, { name: `tenant "${i}"\n` });
+      expect(await b.fire()).toBe(i);
+      b.dispose();
+    }
+    const next = obs.circuitBreaker(async () => 'ok', { name: 'tenant-new' });
+    await next.fire();
+    const breakers = labelValues(await exp(), 'agentobs_circuit_breaker_calls_total', 'breaker');
+    expect([...breakers]).toEqual(['tenant-new']);
+    // Pools too.
+    for (let i = 0; i < 20; i++) obs.pool(`pool-${i}`, { concurrency: 1 }).dispose();
+    await obs.pool('pool-new', { concurrency: 1 }).run(() => 1);
+    const pools = [...labelValues(await exp(), 'agentobs_pool_limit', 'pool')];
+    expect(pools).toEqual(['pool-new']);
+    // A slot is freed only by the last series holding the value: `outcome` values stay, a
+    // disposed breaker's name goes, and the next name takes its place.
+    const a = obs.circuitBreaker(async () => 1, { name: 'x1' });
+    obs.circuitBreaker(async () => 1, { name: 'x2' });
+    a.dispose();
+    obs.circuitBreaker(async () => 1, { name: 'x3' });
+    obs.circuitBreaker(async () => 1, { name: 'x4' });
+    const names = labelValues(await exp(), 'agentobs_circuit_breaker_calls_total', 'breaker');
+    expect(new Set(names)).toEqual(new Set(['tenant-new', 'x2', 'x3', OTHER]));
+    await obs.shutdown();
+  });
+});

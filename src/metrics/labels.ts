@@ -66,6 +66,8 @@ export interface LabelPolicySettings {
 export class LabelGuard {
   /** Admitted values per label, each mapped to its first instance: series share one copy of a value. */
   private readonly seen: Map<string, string>[];
+  /** Bound series holding each admitted value: at 0 the value is forgotten and its slot is free again. */
+  private readonly refs: Map<string, number>[];
   private readonly allow: (ReadonlySet<string> | undefined)[];
 
   constructor(
@@ -75,6 +77,7 @@ export class LabelGuard {
     private readonly hooks: LabelPolicyHooks,
   ) {
     this.seen = labels.map(() => new Map<string, string>());
+    this.refs = labels.map(() => new Map<string, number>());
     this.allow = labels.map((l) => settings.allow.get(l));
   }
 
@@ -110,8 +113,39 @@ export class LabelGuard {
     return this.seen[index]?.get(value) ?? value;
   }
 
+  /** A new series was bound to these resolved values. */
+  retain(values: readonly string[]): void {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i] as string;
+      if (v === '' || v === OTHER || this.allow[i] !== undefined) continue;
+      const refs = this.refs[i] as Map<string, number>;
+      refs.set(v, (refs.get(v) ?? 0) + 1);
+    }
+  }
+
+  /**
+   * A series bound to these values was removed. A value no series holds any more leaves the
+   * admitted set, so services that create and dispose breakers or pools per tenant get the
+   * slot back instead of folding every later name into `_OTHER`.
+   */
+  release(values: readonly string[]): void {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i] as string;
+      const refs = this.refs[i] as Map<string, number>;
+      const n = refs.get(v);
+      if (n === undefined) continue;
+      if (n > 1) {
+        refs.set(v, n - 1);
+      } else {
+        refs.delete(v);
+        this.seen[i]?.delete(v);
+      }
+    }
+  }
+
   /** Forgets admitted values (used when a metric's series are removed). */
   clear(): void {
     for (const s of this.seen) s.clear();
+    for (const r of this.refs) r.clear();
   }
 }

@@ -280,6 +280,7 @@ export abstract class Family<S extends AnySeries = AnySeries> {
     }
     s = this.create(key);
     this.series.set(key, s);
+    if (key !== this.otherKey) this.guard.retain(resolved);
     return s;
   }
 
@@ -330,6 +331,7 @@ export abstract class Family<S extends AnySeries = AnySeries> {
     // Only this very series: a stale handle's series must not drop a newer one bound to the same tuple.
     if (this.series.get(series.key) !== series) return;
     this.series.delete(series.key);
+    if (series.key !== this.otherKey) this.guard.release(valuesOfKey(series.key));
     this.release(series);
   }
 
