@@ -14,7 +14,7 @@ function diag(): { diag: Diag; count: () => number; logs: string[] } {
     sanitized: () => {},
   });
   const logs: string[] = [];
-  const d = new Diag(f, { warn: (details) => void logs.push(String(details.error)) });
+  const d = new Diag(f, { warn: (details) => void logs.push(String(details.error_type)) });
   return { diag: d, count: () => [...f.all()].find((s) => s.labelValues[0] === 'clock')?.value ?? 0, logs };
 }
 
@@ -60,7 +60,7 @@ describe('guardClock', () => {
     const clock = guardClock(() => NaN, d.diag);
     for (let i = 0; i < 100; i++) clock();
     expect(d.count()).toBe(100);
-    expect(d.logs).toEqual(['clock returned a non-finite value']);
+    expect(d.logs).toEqual(['RangeError']);
   });
 
   it('one guard for the whole handle: recorders, pools, budgets, SLA and tracing all report a bad reading as component="clock"', async () => {

@@ -16,19 +16,23 @@ describe('Diag', () => {
     const f = family();
     const logs: [Record<string, unknown>, string][] = [];
     const d = new Diag(f, { warn: (details, msg) => void logs.push([details, msg]) });
-    d.error('usage', new TypeError('a'));
-    d.error('usage', new TypeError('b'));
-    d.error('usage', new RangeError('c'));
-    d.error('usage', 'a string');
-    d.error('record', new TypeError('d'));
+    d.error('usage', new TypeError('SECRET-a sk-live-1'));
+    d.error('usage', new TypeError('SECRET-b'));
+    d.error('usage', new RangeError('SECRET-c'));
+    d.error('usage', 'SECRET-d a string');
+    d.error('record', new TypeError('SECRET-e'));
+    d.error('record', Object.assign(new Error('SECRET-f'), { code: 'ECONNRESET' }));
     expect(count(f, 'usage')).toBe(4);
-    expect(count(f, 'record')).toBe(1);
-    expect(logs.map(([d]) => [d.component, d.error])).toEqual([
-      ['usage', 'a'],
-      ['usage', 'c'],
+    expect(count(f, 'record')).toBe(2);
+    // The error's type, never its message: a user callback's error may carry prompts or keys.
+    expect(logs.map(([d]) => [d.component, d.error_type])).toEqual([
+      ['usage', 'TypeError'],
+      ['usage', 'RangeError'],
       ['usage', 'string'],
-      ['record', 'd'],
+      ['record', 'TypeError'],
+      ['record', 'ECONNRESET'],
     ]);
+    expect(JSON.stringify(logs)).not.toContain('SECRET');
   });
 
   it('never throws, even with a throwing logger', () => {

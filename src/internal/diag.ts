@@ -3,6 +3,7 @@
  * `agentobs_internal_errors_total{component}` and logged (once per component and error
  * class, so a broken exporter cannot flood the logs), and the user's call goes on.
  */
+import { defaultErrorType } from '../instrument/error-type.js';
 import type { CounterFamily, CounterSeries } from '../metrics/store.js';
 
 /** Minimal logger: pino, bunyan and console-like objects all fit. */
@@ -35,12 +36,14 @@ export class Diag {
         this.series.set(component, s);
       }
       s.inc();
-      const kind = err instanceof Error ? err.name : typeof err;
+      // The error's type (code or class) only: its message may come from a user's callback and
+      // carry prompts, IDs or secrets, which have no place in a log line of ours.
+      const kind = typeof err === 'object' && err !== null ? defaultErrorType(err) : typeof err;
       const key = `${component}\u0000${kind}`;
       if (this.logger !== undefined && !this.logged.has(key) && this.logged.size < 1000) {
         this.logged.add(key);
         this.logger.warn(
-          { component, error: err instanceof Error ? err.message.slice(0, 200) : kind },
+          { component, error_type: kind },
           `agent-observability: internal error in ${component} (counted in agentobs_internal_errors_total; further ones of this kind are not logged)`,
         );
       }
