@@ -149,8 +149,10 @@ describe('openMetrics: false', () => {
   });
 });
 
-describe('concurrent scrapes', () => {
-  it('scrapes that wait for a slot share the next serialization, and all get the whole body', { timeout: 30_000 }, async () => {
+// These build 20,000 series and move 20+ MB bodies over HTTP: seconds alone, more beside the
+// other test files on a 2-core CI machine, so they get room past the 5 s default.
+describe('concurrent scrapes', { timeout: 30_000 }, () => {
+  it('scrapes that wait for a slot share the next serialization, and all get the whole body', async () => {
     // Registered before our families, so a serialization counts as soon as it starts.
     const registry = new Registry();
     let collections = 0;
@@ -202,7 +204,7 @@ describe('concurrent scrapes', () => {
   });
 });
 
-describe('backpressure and clients that go away', () => {
+describe('backpressure and clients that go away', { timeout: 30_000 }, () => {
   it('a reader that stops reading stops the serialization: what was written stays a small part of the body', async () => {
     const obs = make(20_000);
     const bodyBytes = Buffer.byteLength((await obs.metrics()).body);
