@@ -14,6 +14,11 @@ export interface PrometheusTarget {
   /** `host:port` */
   readonly address: string;
   readonly metricsPath?: string;
+  /**
+   * More scrape-config fields, as YAML flow-mapping entries appended to the job (for example
+   * `scheme: https, authorization: {credentials: "t"}, tls_config: {ca_file: "/x/ca.pem"}`).
+   */
+  readonly scrapeConfig?: string;
 }
 
 export interface PrometheusServer {
@@ -48,7 +53,7 @@ export async function startPrometheus(targets: readonly PrometheusTarget[], opti
       const config = [
         'global: {scrape_interval: 1s, evaluation_interval: 1s}',
         'scrape_configs:',
-        ...targets.map((t) => `  - {job_name: ${JSON.stringify(t.job)}, metrics_path: ${JSON.stringify(t.metricsPath ?? '/metrics')}, static_configs: [{targets: [${JSON.stringify(t.address)}]}]}`),
+        ...targets.map((t) => `  - {job_name: ${JSON.stringify(t.job)}, metrics_path: ${JSON.stringify(t.metricsPath ?? '/metrics')}, static_configs: [{targets: [${JSON.stringify(t.address)}]}]${t.scrapeConfig === undefined ? '' : `, ${t.scrapeConfig}`}}`),
         ...(options.ruleFiles === undefined ? [] : ['rule_files:', ...Object.keys(options.ruleFiles).map((f) => `  - ${JSON.stringify(f)}`)]),
         ...(options.alertmanager === undefined ? [] : [`alerting: {alertmanagers: [{static_configs: [{targets: [${JSON.stringify(options.alertmanager)}]}]}]}`]),
         '',
