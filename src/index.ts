@@ -13,7 +13,7 @@ export { defaultErrorType } from './instrument/error-type.js';
 export type { DiagLogger } from './internal/diag.js';
 export type {
   ExpositionApi, MetricsHandler, MetricsServer, ListenOptions, ScrapeOptions, ScrapeResult, FastifyInstanceLike, FastifyReplyLike,
-  FastifyRequestLike, FastifyMetricsOptions, ExpositionFormat,
+  FastifyRequestLike, FastifyMetricsOptions, ExpositionFormat, ListenTlsOptions, ScrapeAuthOptions, BasicCredentials,
 } from './exposition/index.js';
 export { CONTENT_TYPES } from './exposition/index.js';
 export { OTHER } from './metrics/labels.js';

@@ -468,7 +468,7 @@ export const correlationIdsReplaced = counter({
 export const scrapes = counter({
   name: 'agentobs_scrapes_total',
   unit: '',
-  help: 'Requests to our /metrics handlers, by outcome (served; rejected: 503 past maxPendingScrapes; abandoned: the client left, stalled or passed its deadline; failed: 500 or cut by a failure).',
+  help: 'Requests to our /metrics handlers, by outcome (served; rejected: 503 past maxPendingScrapes; abandoned: the client left, stalled or passed its deadline; failed: 500 or cut by a failure; unauthorized: 401, a missing or wrong credential).',
   labels: ['outcome'],
 });
 export const buildInfo = gauge({

@@ -3,7 +3,9 @@
  * and a standalone server, all served by a scrape scheduler (see scrape.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import { ConfigError } from '../errors.js';
 import type { ScrapeOptions } from './scrape.js';
 
@@ -58,11 +60,50 @@ export interface ListenOptions extends ScrapeOptions {
   readonly host?: string;
   /** Path that serves metrics; every other path is 404. @default '/metrics' */
   readonly path?: string;
+  /** Serve HTTPS with this key and certificate (the URL then starts with `https://`). @default plain HTTP */
+  readonly tls?: ListenTlsOptions;
+}
+
+/** The server side of TLS on {@link Observability.listen}; PEM text or buffers, as node:tls takes them. */
+export interface ListenTlsOptions {
+  /** Private key (PEM). */
+  readonly key: string | Buffer;
+  /** Certificate chain (PEM), leaf first. */
+  readonly cert: string | Buffer;
+  /** Passphrase of an encrypted key. */
+  readonly passphrase?: string;
+  /** CA certificates (PEM) that client certificates must chain to; setting it requires one (mutual TLS). */
+  readonly ca?: string | Buffer | readonly (string | Buffer)[];
+}
+
+const pem = (v: unknown): boolean => (typeof v === 'string' || Buffer.isBuffer(v)) && v.length > 0;
+
+/** node:https options from ours; throws {@link ConfigError} when node:tls cannot load them. */
+function tlsServerOptions(t: ListenTlsOptions) {
+  if (typeof t !== 'object' || t === null) throw new ConfigError('listen.tls', 'an object with key and cert', t);
+  if (!pem(t.key)) throw new ConfigError('listen.tls.key', 'a PEM private key (string or Buffer)', '<redacted>');
+  if (!pem(t.cert)) throw new ConfigError('listen.tls.cert', 'a PEM certificate (string or Buffer)', t.cert);
+  if (t.passphrase !== undefined && typeof t.passphrase !== 'string') throw new ConfigError('listen.tls.passphrase', 'a string', '<redacted>');
+  const ca = t.ca === undefined ? undefined : ((Array.isArray(t.ca) ? t.ca : [t.ca]) as readonly unknown[]);
+  if (ca !== undefined && (ca.length === 0 || !ca.every(pem))) throw new ConfigError('listen.tls.ca', 'PEM CA certificates (string, Buffer or a list of them)', '<redacted>');
+  const options = {
+    key: t.key,
+    cert: t.cert,
+    ...(t.passphrase === undefined ? {} : { passphrase: t.passphrase }),
+    ...(ca === undefined ? {} : { ca: ca as (string | Buffer)[], requestCert: true, rejectUnauthorized: true }),
+  };
+  try {
+    // Loads and checks them now: a key that does not match its certificate fails here, at start-up, not at the first handshake.
+    createSecureContext(options);
+  } catch (e) {
+    throw new ConfigError('listen.tls', 'a key, certificate (and CA) that node:tls can load and that match', (e as { code?: unknown }).code ?? 'an unreadable key or certificate');
+  }
+  return options;
 }
 
 /** A running standalone metrics server. */
 export interface MetricsServer {
-  /** e.g. `http://127.0.0.1:9464/metrics`. */
+  /** e.g. `http://127.0.0.1:9464/metrics` (`https://` with `tls`). */
   readonly url: string;
   readonly port: number;
   readonly host: string;
@@ -77,12 +118,14 @@ export async function listenMetrics(handler: MetricsHandler, options: ListenOpti
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('listen.port', 'an integer from 0 to 65535', port);
   if (typeof host !== 'string' || host === '') throw new ConfigError('listen.host', 'a host name or address', host);
   if (typeof path !== 'string' || !path.startsWith('/')) throw new ConfigError('listen.path', 'a path starting with "/"', path);
-  const server: Server = createServer((req, res) => {
+  const tls = options.tls === undefined ? undefined : tlsServerOptions(options.tls);
+  const route = (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     if ((q === -1 ? url : url.slice(0, q)) === path) handler(req, res);
     else res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('not found\n');
-  });
+  };
+  const server: Server = tls === undefined ? createServer(route) : createTlsServer(tls, route);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -93,7 +136,7 @@ export async function listenMetrics(handler: MetricsHandler, options: ListenOpti
   const addr = server.address() as AddressInfo;
   const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
-    url: `http://${shownHost}:${addr.port}${path}`,
+    url: `${tls === undefined ? 'http' : 'https'}://${shownHost}:${addr.port}${path}`,
     port: addr.port,
     host: addr.address,
     close: () =>

@@ -82,7 +82,9 @@ export function createExposition(registry: Registry, onError: (e: unknown) => vo
 }
 
 export type {
-  FastifyInstanceLike, FastifyMetricsOptions, FastifyReplyLike, FastifyRequestLike, ListenOptions, MetricsHandler, MetricsServer, ScrapeResult,
+  FastifyInstanceLike, FastifyMetricsOptions, FastifyReplyLike, FastifyRequestLike, ListenOptions, ListenTlsOptions, MetricsHandler, MetricsServer,
+  ScrapeResult,
 } from './http.js';
+export type { BasicCredentials, ScrapeAuthOptions } from './auth.js';
 export { CONTENT_TYPES, type ExpositionFormat } from './format.js';
 export type { ScrapeOptions } from './scrape.js';

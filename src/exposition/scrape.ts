@@ -22,6 +22,7 @@ import { Writable } from 'node:stream';
 import { constants as zlib, createGzip, type Gzip } from 'node:zlib';
 import type { Registry } from 'prom-client';
 import { boolean, numberIn, optionsObject, positive, positiveInt } from '../catalog/validate.js';
+import { createAuthGuard, type AuthGuard, type ScrapeAuthOptions } from './auth.js';
 import { CONTENT_TYPES, ScrapeAbortedError, TextSink, writeRegistry, type ChunkConsumer, type ExpositionFormat } from './format.js';
 import { acceptsGzip, negotiateFormat } from './negotiate.js';
 
@@ -45,6 +46,11 @@ export interface ScrapeOptions {
   readonly maxPendingScrapes?: number;
   /** A client whose socket takes nothing for this long is cut (it would hold up the scrapes sharing its pass). @default 10 */
   readonly stallTimeoutSeconds?: number;
+  /**
+   * Credentials a scrape must carry (bearer token or basic auth); without them the answer is
+   * `401` with `WWW-Authenticate`, counted as `outcome="unauthorized"`. @default no auth
+   */
+  readonly auth?: ScrapeAuthOptions;
 }
 
 /** The largest scrape deadline a request header may ask for. */
@@ -59,6 +65,7 @@ interface ResolvedScrapeOptions {
   readonly maxConcurrent: number;
   readonly maxPending: number;
   readonly stallMs: number;
+  readonly auth: AuthGuard | undefined;
 }
 
 export function resolveScrapeOptions(o: ScrapeOptions | undefined, path: string): ResolvedScrapeOptions {
@@ -72,6 +79,7 @@ export function resolveScrapeOptions(o: ScrapeOptions | undefined, path: string)
     maxConcurrent: positiveInt(opts.maxConcurrentScrapes, `${path}.maxConcurrentScrapes`, 2),
     maxPending: positiveInt(opts.maxPendingScrapes, `${path}.maxPendingScrapes`, 32),
     stallMs: positive(opts.stallTimeoutSeconds, `${path}.stallTimeoutSeconds`, 10) * 1000,
+    auth: createAuthGuard(opts.auth, `${path}.auth`),
   };
 }
 
@@ -94,7 +102,7 @@ function successHeaders(format: ExpositionFormat, gzip: boolean): OutgoingHttpHe
 }
 
 /** How a request to a handler ended (`agentobs_scrapes_total{outcome}`). */
-export const SCRAPE_OUTCOMES = ['served', 'rejected', 'abandoned', 'failed'] as const;
+export const SCRAPE_OUTCOMES = ['served', 'rejected', 'abandoned', 'failed', 'unauthorized'] as const;
 export type ScrapeOutcome = (typeof SCRAPE_OUTCOMES)[number];
 /** Counts outcomes (pre-bound series of the self-metric). */
 export type ScrapeCounter = (outcome: ScrapeOutcome) => void;
@@ -283,6 +291,11 @@ export class ScrapeServer {
 
   /** The node:http / Express handler. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    // Before anything else, so that an unauthenticated client learns nothing (not even the formats).
+    if (this.options.auth !== undefined && !this.options.auth(req, res)) {
+      this.count('unauthorized');
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
       return;
