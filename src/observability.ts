@@ -109,7 +109,15 @@ export interface Observability extends ResilienceApi, TracingApi, ExpositionApi 
   instrument<F extends AnyFunction>(kind: OperationKind, fn: F, options: InstrumentOptions): F;
   /** In-process SLO checks over the `slos` option: `check()`, `onBreach`, `onRecover`, `healthHandler()`. */
   readonly sla: Sla;
-  /** Unregisters our metrics, closes servers it started. Wrapped functions keep working, unrecorded. Idempotent. */
+  /**
+   * Ends telemetry, not your program. Unregisters our metrics, ends scrapes in flight, closes the
+   * servers `listen()` started and disposes breakers, pools, budgets and policies (a disposed
+   * breaker passes calls straight through; a disposed pool still limits concurrency). The rule
+   * afterwards: everything your code calls keeps working and records nothing, whether it was made
+   * before or after — wrappers, handles, `circuitBreaker`, `pool`, `retry`, `timeout`, `policy`,
+   * `tokenBudget` (what is created then comes disposed). Only `listen()` rejects with
+   * {@link ConfigError}: it would open a port nobody closes. Idempotent.
+   */
   shutdown(): Promise<void>;
 }
 

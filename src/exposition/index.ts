@@ -4,6 +4,7 @@
  * server). The root handle creates it once and spreads its API.
  */
 import type { Registry } from 'prom-client';
+import { ConfigError } from '../errors.js';
 import { CONTENT_TYPES, serializeRegistry } from './format.js';
 import {
   createFastifyPlugin, listenMetrics, type FastifyInstanceLike, type FastifyMetricsOptions,
@@ -25,7 +26,7 @@ export interface ExpositionApi {
   metricsHandler(options?: ScrapeOptions): MetricsHandler;
   /** A Fastify plugin serving `/metrics`: `app.register(obs.fastifyPlugin)`. */
   readonly fastifyPlugin: (instance: FastifyInstanceLike, options?: FastifyMetricsOptions) => Promise<void>;
-  /** Starts a standalone metrics server (closed by {@link Observability.shutdown}). */
+  /** Starts a standalone metrics server (closed by {@link Observability.shutdown}; after it, rejects with {@link ConfigError}). */
   listen(options?: ListenOptions): Promise<MetricsServer>;
 }
 
@@ -50,6 +51,7 @@ export function createExposition(registry: Registry, onError: (e: unknown) => vo
     return server.handle;
   };
   const servers = new Set<MetricsServer>();
+  let closed = false;
   const api: ExpositionApi = {
     metrics: async (accept) => {
       const format = negotiateFormat(accept);
@@ -58,7 +60,14 @@ export function createExposition(registry: Registry, onError: (e: unknown) => vo
     metricsHandler: (o) => handler(o, 'metricsHandler options'),
     fastifyPlugin: createFastifyPlugin(handler),
     listen: async (o) => {
+      // The one refusal after shutdown: a port opened now would be one nobody closes.
+      if (closed) throw new ConfigError('listen', 'a handle that is not shut down', 'shutdown() already called');
       const server = await listenMetrics(handler(o, 'listen'), o);
+      if (closed) {
+        // shutdown() ran while the port was being opened.
+        await server.close();
+        throw new ConfigError('listen', 'a handle that is not shut down', 'shutdown() already called');
+      }
       servers.add(server);
       return {
         ...server,
@@ -72,6 +81,7 @@ export function createExposition(registry: Registry, onError: (e: unknown) => vo
   return {
     api,
     close: async () => {
+      closed = true;
       // In-flight scrapes end first, so that closing the servers does not wait for their deadlines.
       for (const s of scrapeServers) s.close();
       scrapeServers.clear();

@@ -44,7 +44,11 @@ export interface Kernel {
   readonly clock: () => number;
   /** True when `clock` is the default (`performance.now()`): readings are valid span times, and no guard runs. */
   readonly trustedClock: boolean;
-  /** The family of a catalog counter, created and registered on first use (one per name). */
+  /**
+   * The family of a catalog counter, created and registered on first use (one per name). After
+   * `shutdown()` a family asked for again is created but never registered: what is built then
+   * works and records into it, and nothing of it is exported.
+   */
   counter(def: CounterDef): CounterFamily;
   gauge(def: GaugeDef): GaugeFamily;
   histogram(def: HistogramDef): HistogramFamily;
@@ -71,6 +75,8 @@ export function createKernel(o: KernelOptions): RootKernel {
   const families = new Map<string, Family>();
   const collectHooks = new Map<Family, (() => void)[]>();
   const shutdownHooks: (() => void | Promise<void>)[] = [];
+  /** Set by shutdown: families asked for after it are never registered (see {@link Kernel.counter}). */
+  let detached = false;
 
   function family(def: MetricDef, policy: LabelPolicySettings, hooks: LabelPolicyHooks): Family {
     let f = families.get(def.name);
@@ -87,7 +93,7 @@ export function createKernel(o: KernelOptions): RootKernel {
         break;
     }
     try {
-      registry.registerMetric(f as never);
+      if (!detached) registry.registerMetric(f as never);
     } catch (e) {
       throw new ConfigError(`registry.${def.name}`, 'a registry without a metric of this name', (e as Error).message);
     }
@@ -166,6 +172,7 @@ export function createKernel(o: KernelOptions): RootKernel {
         for (const name of families.keys()) registry.removeSingleMetric(name);
         families.clear();
         collectHooks.clear();
+        detached = true;
       })()),
   };
 }

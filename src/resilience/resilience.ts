@@ -98,7 +98,6 @@ export function createResilience(kernel: Kernel, trace: TraceContext): Resilienc
     pool: (name, options) => pools.create(name, options),
     retry: (fn, options) => retries.wrap(fn, options),
     timeout(fn, options) {
-      scope.open('timeout');
       func(fn, 'timeout(fn)');
       return layered(fn, readTimeout(options, 'timeout options'));
     },

@@ -4,7 +4,6 @@
  * disposes. Each part is created from one scope, in any order, and registers nothing in the
  * kernel until first used.
  */
-import { ConfigError } from '../errors.js';
 import type { Kernel } from '../internal/kernel.js';
 import type { TraceContext } from '../internal/span-hook.js';
 
@@ -29,14 +28,15 @@ export class ResilienceScope {
     return this.closed;
   }
 
-  /** Refuses to create anything after shutdown (it would register families again). */
-  open(what: string): void {
-    if (this.closed) throw new ConfigError(what, 'a handle that is not shut down', 'shutdown() already called');
-  }
-
-  /** Disposed by shutdown unless {@link ResilienceScope.untrack}ed first (when disposed by the user). */
+  /**
+   * Disposed by shutdown unless {@link ResilienceScope.untrack}ed first (when disposed by the
+   * user). After shutdown it is disposed at once: a breaker, pool, budget or policy created
+   * then is what one left over from before is, a pass-through that records nothing and holds
+   * no timer. (Its families are the kernel's detached ones, never registered.)
+   */
   track(d: Disposable): void {
-    this.live.add(d);
+    if (this.closed) d.dispose();
+    else this.live.add(d);
   }
 
   untrack(d: Disposable): void {

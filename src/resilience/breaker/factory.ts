@@ -97,7 +97,6 @@ export class Breakers {
 
   /** `obs.circuitBreaker(fn, options)`. */
   create<F extends AnyFunction>(fn: F, options: CircuitBreakerOptions<F> | undefined): CircuitBreakerHandle<F> {
-    this.scope.open('circuitBreaker');
     func(fn, 'circuitBreaker(fn)');
     const o = optionsObject(options ?? {}, 'circuitBreaker options');
     const name = nonEmptyString(o.name ?? fn.name, o.name === undefined ? 'circuitBreaker options.name (fn is anonymous)' : 'circuitBreaker options.name');

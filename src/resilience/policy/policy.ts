@@ -116,7 +116,6 @@ export interface PolicyMakers {
  * leaves nothing registered.
  */
 export function buildPolicy(scope: ResilienceScope, makers: PolicyMakers, options: PolicyOptions): PolicyHandle {
-  scope.open('policy');
   const path = 'policy options';
   const o = optionsObject(options, path);
   const name = nonEmptyString(o.name, `${path}.name`);

@@ -34,7 +34,6 @@ export class Pools {
 
   /** `obs.pool(name, options)`. */
   create(name: string, options: PoolOptions): PoolHandle {
-    this.scope.open('pool');
     return this.handleOf(this.read(nonEmptyString(name, 'pool(name)'), options, 'pool options')());
   }
 

@@ -125,14 +125,13 @@ function readRetryOptions(raw: unknown, path: string, defaultName?: string): { n
 export class Retries {
   private readonly deps: () => RetryDeps;
 
-  constructor(private readonly scope: ResilienceScope) {
+  constructor(scope: ResilienceScope) {
     const k = scope.kernel;
     this.deps = lazy((): RetryDeps => ({ attempts: k.histogram(retryAttempts), exhausted: k.counter(retryExhausted), clock: k.clock, diag: k.diag }));
   }
 
   /** `obs.retry(fn, options)`. */
   wrap<F extends AnyFunction>(fn: F, options: RetryOptions): Guarded<F> {
-    this.scope.open('retry');
     func(fn, 'retry(fn)');
     return layered(fn, this.read(options, 'retry options')().layer);
   }

@@ -102,7 +102,6 @@ export class Budgets {
 
   /** `obs.tokenBudget(name, options)`. */
   create(name: string, options: TokenBudgetOptions): TokenBudgetHandle {
-    this.scope.open('tokenBudget');
     const n = nonEmptyString(name, 'tokenBudget(name)');
     const { limits, windowMs } = readBudgetOptions(options, 'tokenBudget options');
     if (this.live.has(n)) throw new ConfigError('tokenBudget(name)', 'a budget name not used by another live budget', n);
