@@ -271,7 +271,9 @@ describe('fuzz: inbound headers through the HTTP handler', () => {
           const out = s.injected.traceparent as string;
           expect(out).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
           const tp = w3c(i.traceparent);
-          if (tp !== undefined && i.traceparent.trim() === i.traceparent) expect(out.slice(3, 35)).toBe(tp.traceId);
+          // OTel's propagator is stricter than W3C on a later version's tail (its `.` stops at CR/LF) and on white
+          // space: continuation is asserted only for untrimmed, printable headers, where the two agree.
+          if (tp !== undefined && i.traceparent.trim() === i.traceparent && /^[\x20-\x7e]*$/.test(i.traceparent)) expect(out.slice(3, 35)).toBe(tp.traceId);
           if (tp === undefined && i.traceparent !== '') notEchoed(i.traceparent, [out, String(s.logFields.trace_id)], 'invalid traceparent');
           // The propagators rebuild what they forward: no control characters, nothing a header could not carry.
           for (const v of [s.injected.tracestate, s.injected.baggage]) {
