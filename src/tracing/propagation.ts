@@ -15,8 +15,17 @@ const headersSetter: TextMapSetter<Headers> = {
     carrier.set(key, value);
   },
 };
+/** An HTTP field value as node:http accepts it (RFC 9110 field-value chars: HTAB, VCHAR, SP, obs-text). */
+// eslint-disable-next-line no-control-regex -- control characters are what must not go out
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/**
+ * A plain-object carrier takes anything, so a value a `Headers` carrier would refuse (CR/LF
+ * from a forwarded baggage property, say) is refused here too: the setter throws, and the
+ * value is dropped and counted as a propagation error exactly as on the `Headers` path.
+ */
 const recordSetter: TextMapSetter<Record<string, unknown>> = {
   set(carrier, key, value) {
+    if (typeof value !== 'string' || !FIELD_VALUE.test(value)) throw new TypeError(`invalid ${key} header value`);
     carrier[key] = value;
   },
 };
