@@ -16,7 +16,6 @@ const headersSetter: TextMapSetter<Headers> = {
   },
 };
 /** An HTTP field value as node:http accepts it (RFC 9110 field-value chars: HTAB, VCHAR, SP, obs-text). */
-// eslint-disable-next-line no-control-regex -- control characters are what must not go out
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 /**
  * A plain-object carrier takes anything, so a value a `Headers` carrier would refuse (CR/LF
