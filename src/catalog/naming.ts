@@ -92,12 +92,14 @@ export function namingProblems(m: MetricShape): string[] {
 export function validateBuckets(buckets: unknown, path: string): readonly number[] {
   if (!Array.isArray(buckets) || buckets.length === 0) throw new ConfigError(path, 'a non-empty array of bucket upper bounds', buckets);
   let prev = -Infinity;
-  buckets.forEach((b: unknown, i) => {
+  // An index loop: forEach skips the holes of a sparse array, which are rejected as undefined here.
+  for (let i = 0; i < buckets.length; i++) {
+    const b: unknown = buckets[i];
     if (typeof b !== 'number' || !Number.isFinite(b)) throw new ConfigError(`${path}[${i}]`, 'a finite number (+Inf is implicit)', b);
     if (b < 0) throw new ConfigError(`${path}[${i}]`, 'a non-negative bucket bound', b);
     if (b <= prev) throw new ConfigError(`${path}[${i}]`, `a bound greater than the previous one (${prev})`, b);
     prev = b;
-  });
+  }
   return Object.freeze([...(buckets as number[])]);
 }
 

@@ -163,6 +163,15 @@ function unbound(raw: unknown, path: string): Unbound {
     minRequestRate = a.minRequestRate;
   }
 
+  const alerting = Object.freeze({
+    name: alertName(a.name, `${path}.alerting.name`, SLO_DEFAULTS.alertName),
+    latencyName: alertName(a.latencyName, `${path}.alerting.latencyName`, SLO_DEFAULTS.latencyAlertName),
+    minRequestRate,
+    latencyFor: duration(a.latencyFor, `${path}.alerting.latencyFor`, SLO_DEFAULTS.latencyFor),
+    latencyWindow: duration(a.latencyWindow, `${path}.alerting.latencyWindow`, SLO_DEFAULTS.latencyWindow),
+  });
+
+  // Copied and frozen only once every field is validated: what is left is plain data.
   const spec = deepFreeze({ ...structuredClone(o as Record<string, unknown>), target: t.spec }) as unknown as SloSpec;
   return {
     spec,
@@ -177,13 +186,7 @@ function unbound(raw: unknown, path: string): Unbound {
     threshold,
     percentile,
     evaluation: Object.freeze({ slice, shortWindow, longWindow, budgetSlice, minRequests, breachBurnRate, recoverBurnRate, warningBurnRate }),
-    alerting: Object.freeze({
-      name: alertName(a.name, `${path}.alerting.name`, SLO_DEFAULTS.alertName),
-      latencyName: alertName(a.latencyName, `${path}.alerting.latencyName`, SLO_DEFAULTS.latencyAlertName),
-      minRequestRate,
-      latencyFor: duration(a.latencyFor, `${path}.alerting.latencyFor`, SLO_DEFAULTS.latencyFor),
-      latencyWindow: duration(a.latencyWindow, `${path}.alerting.latencyWindow`, SLO_DEFAULTS.latencyWindow),
-    }),
+    alerting,
   };
 }
 
@@ -236,13 +239,16 @@ function sloList(list: unknown, path: string): Unbound[] {
   if (list === undefined) return [];
   if (!Array.isArray(list)) throw new ConfigError(path, 'an array of SLO specs', list);
   const seen = new Map<string, number>();
-  return list.map((raw: unknown, i) => {
-    const u = unbound(raw, `${path}[${i}]`);
+  const out: Unbound[] = [];
+  // An index loop: map/forEach skip the holes of a sparse array, which must be rejected too.
+  for (let i = 0; i < list.length; i++) {
+    const u = unbound(list[i], `${path}[${i}]`);
     const prev = seen.get(u.name);
     if (prev !== undefined) throw new ConfigError(`${path}[${i}].name`, `a unique SLO name (${path}[${prev}] has it too)`, u.name);
     seen.set(u.name, i);
-    return u;
-  });
+    out.push(u);
+  }
+  return out;
 }
 
 /** What {@link resolveSlos} needs from the surrounding configuration. */

@@ -16,17 +16,29 @@ export type Obj = Readonly<Record<string, unknown>>;
 /** The largest delay `setTimeout` honours; above it Node fires after 1 ms. */
 export const MAX_TIMER_MS = 2_147_483_647;
 
+/**
+ * A plain object: an object literal, `Object.create(null)`, or parsed JSON/YAML (of any
+ * realm: the prototype is a root object). Not an array, class instance, Promise, Map, Date
+ * or typed array, which documents never hold and which structuredClone/freeze trip over.
+ */
+function isPlainObj(v: unknown): v is Obj {
+  if (typeof v !== 'object' || v === null) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === null || proto === Object.prototype || Object.getPrototypeOf(proto) === null;
+}
+
+/** Any object but an array: options objects may be class instances. */
 function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** A plain object (a document or a map): not null, not an array. */
+/** A plain object (a document or a map): an object literal or parsed data, not an array or class instance. */
 export function object(v: unknown, path: string): Obj {
-  if (!isObj(v)) throw new ConfigError(path, 'an object', v);
+  if (!isPlainObj(v)) throw new ConfigError(path, 'an object', v);
   return v;
 }
 
-/** The options object of a factory or method: not null, not an array. */
+/** The options object of a factory or method: not null, not an array (a class instance will do). */
 export function optionsObject(v: unknown, path: string): Obj {
   if (!isObj(v)) throw new ConfigError(path, 'an options object', v);
   return v;
@@ -57,7 +69,8 @@ export function string(v: unknown, path: string, fallback?: string): string {
 /** An array of non-empty strings (allow-lists, route lists), as a set. */
 export function stringSet(v: unknown, path: string): ReadonlySet<string> {
   if (!Array.isArray(v)) throw new ConfigError(path, 'an array of strings', v);
-  v.forEach((s: unknown, i) => nonEmptyString(s, `${path}[${i}]`));
+  // An index loop: forEach skips the holes of a sparse array.
+  for (let i = 0; i < v.length; i++) nonEmptyString(v[i], `${path}[${i}]`);
   return new Set(v as string[]);
 }
 
