@@ -164,13 +164,15 @@ async function generate(args: readonly string[], io: CliIo): Promise<number> {
 
   const raw = configFile === undefined ? {} : await loadConfigFile(configFile);
   let config;
+  let artifacts;
   try {
     config = resolveGenerateConfig(raw as GenerateConfig);
+    // A ConfigError from the generator is a bad config too (exit 2), not an unexpected error.
+    artifacts = generateArtifacts(config);
   } catch (e) {
     if (isConfigError(e)) throw new UsageError(`invalid config${configFile === undefined ? '' : ` ${shown(configFile)}`}: ${e.message}`);
     throw e;
   }
-  const artifacts = generateArtifacts(config);
   log(
     `agent-observability ${VERSION} generate: config ${configFile === undefined ? '(defaults)' : shown(configFile)}, ` +
       `${config.slos.length} SLO${config.slos.length === 1 ? '' : 's'}, out ${shown(outDir)}${values.check === true ? ' (check only)' : ''}`,

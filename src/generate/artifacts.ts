@@ -48,7 +48,7 @@ const SEVERITIES = new Set(['critical', 'warning', 'info']);
 const ALERT_NAME = /^[A-Z][A-Za-z0-9]*$/;
 
 function resolved(config: GenerateConfig | ResolvedGenerateConfig): ResolvedGenerateConfig {
-  return 'selectorText' in config ? config : resolveGenerateConfig(config);
+  return typeof config === 'object' && config !== null && 'selectorText' in config ? config : resolveGenerateConfig(config);
 }
 
 /**

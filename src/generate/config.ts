@@ -7,7 +7,7 @@
 import { METRICS, type CatalogHistogramName } from '../catalog/metrics.js';
 import { assertLabelName, validateBuckets } from '../catalog/naming.js';
 import type { SloSpec } from '../catalog/slo-spec.js';
-import { loadSlos } from '../catalog/slo.js';
+import { loadSlos, resolveSlos } from '../catalog/slo.js';
 import { duration, object, onlyKeys, text } from '../catalog/slo-validate.js';
 import { ConfigError } from '../errors.js';
 import { MULTI_BURN_RATE_ALERTS, type BurnRateAlertWindow } from './prometheus/slo-rules.js';
@@ -183,35 +183,37 @@ function positiveNumber(v: unknown, path: string, fallback: number): number {
 function stringList(v: unknown, path: string, fallback: readonly string[], check: (s: string, p: string) => void): readonly string[] {
   if (v === undefined) return fallback;
   if (!Array.isArray(v)) throw new ConfigError(path, 'an array of strings', v);
-  return Object.freeze(
-    v.map((s: unknown, i) => {
-      if (typeof s !== 'string') throw new ConfigError(`${path}[${i}]`, 'a string', s);
-      check(s, `${path}[${i}]`);
-      return s;
-    }),
-  );
+  // Index loops here and below: map/forEach skip the holes of a sparse array, which are rejected as undefined.
+  const out: string[] = [];
+  for (let i = 0; i < v.length; i++) {
+    const s: unknown = v[i];
+    if (typeof s !== 'string') throw new ConfigError(`${path}[${i}]`, 'a string', s);
+    check(s, `${path}[${i}]`);
+    out.push(s);
+  }
+  return Object.freeze(out);
 }
 
 function burnWindows(v: unknown, path: string): readonly BurnRateAlertWindow[] {
   if (v === undefined) return MULTI_BURN_RATE_ALERTS;
   if (!Array.isArray(v) || v.length === 0) throw new ConfigError(path, 'a non-empty array of { severity, burnFactor, longWindow, shortWindow }', v);
-  return Object.freeze(
-    v.map((w: unknown, i) => {
-      const p = `${path}[${i}]`;
-      const o = object(w, p);
-      onlyKeys(o, ['severity', 'burnFactor', 'longWindow', 'shortWindow'], p);
-      if (o.severity !== 'critical' && o.severity !== 'warning' && o.severity !== 'info') throw new ConfigError(`${p}.severity`, 'critical, warning or info', o.severity);
-      const longWindow = duration(o.longWindow, `${p}.longWindow`, '');
-      const shortWindow = duration(o.shortWindow, `${p}.shortWindow`, '');
-      if (shortWindow.ms >= longWindow.ms) throw new ConfigError(`${p}.shortWindow`, `a window shorter than longWindow (${longWindow.text})`, shortWindow.text);
-      return Object.freeze({
-        severity: o.severity,
-        burnFactor: positiveNumber(o.burnFactor ?? null, `${p}.burnFactor`, 1),
-        longWindow: longWindow.text,
-        shortWindow: shortWindow.text,
-      });
-    }),
-  );
+  const out: BurnRateAlertWindow[] = [];
+  for (let i = 0; i < v.length; i++) {
+    const p = `${path}[${i}]`;
+    const o = object(v[i], p);
+    onlyKeys(o, ['severity', 'burnFactor', 'longWindow', 'shortWindow'], p);
+    if (o.severity !== 'critical' && o.severity !== 'warning' && o.severity !== 'info') throw new ConfigError(`${p}.severity`, 'critical, warning or info', o.severity);
+    const longWindow = duration(o.longWindow, `${p}.longWindow`, '');
+    const shortWindow = duration(o.shortWindow, `${p}.shortWindow`, '');
+    if (shortWindow.ms >= longWindow.ms) throw new ConfigError(`${p}.shortWindow`, `a window shorter than longWindow (${longWindow.text})`, shortWindow.text);
+    out.push(Object.freeze({
+      severity: o.severity,
+      burnFactor: positiveNumber(o.burnFactor ?? null, `${p}.burnFactor`, 1),
+      longWindow: longWindow.text,
+      shortWindow: shortWindow.text,
+    }));
+  }
+  return Object.freeze(out);
 }
 
 /**
@@ -279,6 +281,9 @@ export function resolveGenerateConfig(raw: GenerateConfig | unknown = {}): Resol
       (buckets as Record<string, readonly number[]>)[name] = validateBuckets(b, `buckets.${name}`);
     }
   }
+  // What loadSlos cannot check without the buckets (a latency threshold must be a bucket bound),
+  // checked here too, so that a config that resolves also generates.
+  resolveSlos(slos, 'slos', { buckets: (name) => (buckets as Record<string, readonly number[] | undefined>)[name] });
 
   return Object.freeze({
     selectorText,
