@@ -27,34 +27,16 @@ const CLI_RUNS = { ...fuzzParams(1000), numRuns: Math.max(1, Math.round(fuzzPara
 /** Every RULES_EVERY-th eligible accepted config goes to promtool (about a fifth of the runs are eligible: some 20 at the default). */
 const RULES_EVERY = Math.max(1, Math.round(CONFIG_RUNS.numRuns / 100));
 
-const stats = { specs: 0, specsAccepted: 0, configs: 0, configsAccepted: 0, lateConfigErrors: 0, hazards: 0, eligible: 0, cli: 0, cliLate: 0, rulesChecked: 0, ruleFiles: 0 };
-/** What the CLI prints for the finding "ConfigError from generateArtifacts is an unexpected error" (see its it.fails). */
-const LATE = /unexpected error: ConfigError: slos\[\d+\]\.latency\.threshold/;
+const stats = { specs: 0, specsAccepted: 0, configs: 0, configsAccepted: 0, hazards: 0, eligible: 0, cli: 0, rulesChecked: 0, ruleFiles: 0 };
 
 afterAll(() => {
   console.log(
     `fuzz specs: ${stats.specs + stats.configs + stats.cli} cases (${stats.specs} SLO specs, ${stats.specsAccepted} accepted; ` +
-      `${stats.configs} generate configs, ${stats.configsAccepted} accepted, ${stats.lateConfigErrors} late ConfigErrors, ${stats.hazards} accepted with a rule hazard; ` +
-      `${stats.cli} CLI config files, ${stats.cliLate} hit the exit-70 finding), ` +
-      `${stats.rulesChecked} accepted configs (${stats.ruleFiles} rule files) checked by promtool check rules; ` +
-      `known findings hit: ${JSON.stringify(Object.fromEntries(found))} (seed ${SPEC_RUNS.seed})`,
+      `${stats.configs} generate configs, ${stats.configsAccepted} accepted, ${stats.hazards} accepted with a rule hazard; ` +
+      `${stats.cli} CLI config files), ` +
+      `${stats.rulesChecked} accepted configs (${stats.ruleFiles} rule files) checked by promtool check rules (seed ${SPEC_RUNS.seed})`,
   );
 });
-
-/**
- * Known findings (reproduced by the it.fails tests below, with the proposed fixes): errors that
- * are not ConfigErrors but that the properties count rather than fail on, so that the rest of
- * the input space keeps being fuzzed. Anything else that is not a ConfigError fails the property.
- */
-const FINDINGS: readonly { readonly key: string; readonly test: (e: unknown) => boolean }[] = [
-  // structuredClone of the spec before every field is validated (alerting.*), or of a non-plain object (availability: Promise).
-  { key: 'spec-clone', test: (e) => (e as Error)?.name === 'DataCloneError' },
-  // deepFreeze of a typed array the validation has not reached yet (alerting.name: new Int32Array([1])).
-  { key: 'spec-freeze', test: (e) => e instanceof TypeError && /freeze array buffer views/.test(e.message) },
-  // generateArtifacts on a non-object: `'selectorText' in config`.
-  { key: 'artifacts-in', test: (e) => e instanceof TypeError && /'in' operator to search for 'selectorText'/.test(e.message) },
-];
-const found = new Map<string, number>();
 
 // eslint-disable-next-line no-control-regex -- control characters are the hazard
 const RULE_HAZARD = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff\ufffd]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]|\{\{|\}\}/;
@@ -66,32 +48,13 @@ function hasRuleHazard(v: unknown, depth = 0): boolean {
   return Object.values(v).some((x) => hasRuleHazard(x, depth + 1));
 }
 
-/** True when `v` holds a sparse array anywhere (the finding "holes skip validation"; see its it.fails). */
-function hasHole(v: unknown, depth = 0): boolean {
-  if (typeof v !== 'object' || v === null || depth > 6) return false;
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) if (!(i in v) || hasHole(v[i], depth + 1)) return true;
-    return false;
-  }
-  return Object.values(v).some((x) => hasHole(x, depth + 1));
-}
-
-/** Runs `fn`: true when it returned, false when it threw our ConfigError (or a known finding); anything else fails the property. */
-function acceptsOrConfigError(fn: () => unknown, what: string, input?: unknown): boolean {
+/** Runs `fn`: true when it returned, false when it threw our ConfigError; anything else fails the property. */
+function acceptsOrConfigError(fn: () => unknown, what: string): boolean {
   try {
     fn();
     return true;
   } catch (e) {
     if (isConfigError(e)) return false;
-    if (hasHole(input)) {
-      found.set('sparse-array', (found.get('sparse-array') ?? 0) + 1);
-      return false;
-    }
-    const f = FINDINGS.find((x) => x.test(e));
-    if (f !== undefined) {
-      found.set(f.key, (found.get(f.key) ?? 0) + 1);
-      return false;
-    }
     throw new Error(`${what} threw ${(e as Error)?.name ?? typeof e} (not a ConfigError): ${String((e as Error)?.message ?? e)}`, { cause: e });
   }
 }
@@ -172,10 +135,10 @@ describe('fuzz: SLO specs', () => {
     await fc.assert(
       fc.asyncProperty(anySpec, async (spec) => {
         stats.specs++;
-        const defined = acceptsOrConfigError(() => defineSlo(spec as never), 'defineSlo', spec);
-        const loaded = acceptsOrConfigError(() => loadSlos([spec]), 'loadSlos([spec])', spec);
-        acceptsOrConfigError(() => loadSlos(spec), 'loadSlos(spec)', spec);
-        acceptsOrConfigError(() => loadSlos({ slos: [spec, spec] }), 'loadSlos({ slos: [spec, spec] })', spec);
+        const defined = acceptsOrConfigError(() => defineSlo(spec as never), 'defineSlo');
+        const loaded = acceptsOrConfigError(() => loadSlos([spec]), 'loadSlos([spec])');
+        acceptsOrConfigError(() => loadSlos(spec), 'loadSlos(spec)');
+        acceptsOrConfigError(() => loadSlos({ slos: [spec, spec] }), 'loadSlos({ slos: [spec, spec] })');
         // loadSlos adds only the document's shape, so on one spec the two agree.
         expect(loaded, JSON.stringify(spec)?.slice(0, 300)).toBe(defined);
         if (!defined) return;
@@ -184,7 +147,7 @@ describe('fuzz: SLO specs', () => {
         expect(Object.isFrozen(frozen)).toBe(true);
         // The bucket and allow-list checks come on top: still either accepted or a ConfigError.
         let obs: ReturnType<typeof createObservability> | undefined;
-        acceptsOrConfigError(() => (obs = createObservability({ runtimeMetrics: false, logger: false, slos: [frozen] })), 'createObservability({ slos })', spec);
+        acceptsOrConfigError(() => (obs = createObservability({ runtimeMetrics: false, logger: false, slos: [frozen] })), 'createObservability({ slos })');
         if (obs !== undefined) {
           obs.sla.check();
           await obs.shutdown();
@@ -198,38 +161,35 @@ describe('fuzz: SLO specs', () => {
 describe('findings in spec validation', () => {
   const base = { name: 'answer', target: { kind: 'agent' }, objective: 0.99 };
 
-  // Finding: `unbound()` in src/catalog/slo.ts copies and freezes the spec
+  // Fixed finding: `unbound()` in src/catalog/slo.ts copied and froze the spec
   // (`deepFreeze({ ...structuredClone(o), target })`) before it validates `alerting.name`,
   // `alerting.latencyName`, `alerting.latencyFor` and `alerting.latencyWindow` (those run in the
   // return statement), and `object()` takes any non-array object as `availability`/`evaluation`/
   // `alerting`. So a function, Promise or WeakMap there throws DataCloneError, and a typed array
   // throws TypeError ("Cannot freeze array buffer views with elements"), not a ConfigError naming the path.
-  // Proposed fix: (1) in unbound(), compute the alerting values (alertName ×2, the two durations) into
-  // locals before `const spec = …`; (2) in src/catalog/validate.ts `isObj`, accept plain objects only:
-  //   const proto = Object.getPrototypeOf(v); return typeof v === 'object' && v !== null && (proto === Object.prototype || proto === null);
-  it.fails('FINDING: defineSlo throws DataCloneError for a function as alerting.name', () => {
+  // Fix: unbound() validates the alerting values before `const spec = …`, and `object()` in
+  // src/catalog/validate.ts takes plain objects only (options objects may still be class instances).
+  it('defineSlo throws ConfigError (was DataCloneError) for a function as alerting.name', () => {
     expect(() => defineSlo({ ...base, availability: {}, alerting: { name: () => 'X' } } as never)).toThrow(expect.objectContaining({ code: 'ERR_AGENTOBS_CONFIG' }));
   });
-  it.fails('FINDING: defineSlo throws DataCloneError for a Promise as availability', () => {
+  it('defineSlo throws ConfigError (was DataCloneError) for a Promise as availability', () => {
     expect(() => defineSlo({ ...base, availability: Promise.resolve() } as never)).toThrow(expect.objectContaining({ code: 'ERR_AGENTOBS_CONFIG' }));
   });
-  it.fails('FINDING: defineSlo throws TypeError for a typed array as alerting.latencyName', () => {
+  it('defineSlo throws ConfigError (was TypeError) for a typed array as alerting.latencyName', () => {
     expect(() => defineSlo({ ...base, availability: {}, alerting: { latencyName: new Int32Array([1]) } } as never)).toThrow(expect.objectContaining({ code: 'ERR_AGENTOBS_CONFIG' }));
   });
-  // Finding: generateArtifacts(config) tests `'selectorText' in config` before validating, so null or
-  // a string (a YAML file holding a scalar, handed over directly) throws TypeError instead of the
-  // ConfigError resolveGenerateConfig gives ("config: expected an object"). Proposed fix
-  // (src/generate/artifacts.ts, resolved()):
-  //   return typeof config === 'object' && config !== null && 'selectorText' in config ? config : resolveGenerateConfig(config);
-  // Finding: array options are validated with forEach/map, which skip holes, so a sparse array
+  // Fixed finding: generateArtifacts(config) tested `'selectorText' in config` before validating, so null or
+  // a string (a YAML file holding a scalar, handed over directly) threw TypeError instead of what
+  // resolveGenerateConfig does (null: the defaults; a string: "config: expected an object"). Fixed in
+  // src/generate/artifacts.ts, resolved(): it checks for an object first.
+  // Fixed finding: array options were validated with forEach/map, which skip holes, so a sparse array
   // passes validation with an undefined element: `buckets: { h: [0.1, , 0.5] }` is accepted and the
   // exposition gets a `le="NaN"` bucket (invalid: not increasing, not numeric); `groupBy: [, 'cluster']`
   // renders `by (, cluster, …)` (invalid PromQL); `slos: [,]` throws TypeError in the generator.
-  // Proposed fix: in validateBuckets (src/catalog/naming.ts), stringSet (src/catalog/validate.ts),
-  // stringList/burnWindows (src/generate/config.ts) and sloList (src/catalog/slo.ts), iterate with
-  // `for (let i = 0; i < v.length; i++)` (or `Array.from(v)` first), so a hole is seen as undefined
-  // and rejected with a ConfigError naming `path[i]`.
-  it.fails('FINDING: a sparse bucket array is accepted and the exposition gets le="NaN"', async () => {
+  // Fix: validateBuckets (src/catalog/naming.ts), stringSet (src/catalog/validate.ts),
+  // stringList/burnWindows (src/generate/config.ts) and sloList (src/catalog/slo.ts) iterate by
+  // index, so a hole is seen as undefined and rejected with a ConfigError naming `path[i]`.
+  it('a sparse bucket array is rejected with ConfigError (was accepted, with le="NaN" on the wire)', async () => {
     // eslint-disable-next-line no-sparse-arrays -- the hole is the point
     const buckets = [0.1, , 0.5] as number[];
     let obs: ReturnType<typeof createObservability> | undefined;
@@ -241,8 +201,21 @@ describe('findings in spec validation', () => {
       await obs?.shutdown();
     }
   });
-  it.fails('FINDING: generateArtifacts(null) throws TypeError, not ConfigError', () => {
-    expect(() => generateArtifacts(null as never)).toThrow(expect.objectContaining({ code: 'ERR_AGENTOBS_CONFIG' }));
+  it('generateArtifacts on a non-object agrees with resolveGenerateConfig (was TypeError): a string or number is a ConfigError, null the defaults', () => {
+    expect(() => generateArtifacts('selector: x' as never)).toThrow(expect.objectContaining({ code: 'ERR_AGENTOBS_CONFIG' }));
+    expect(() => generateArtifacts(42 as never)).toThrow(expect.objectContaining({ code: 'ERR_AGENTOBS_CONFIG' }));
+    // resolveGenerateConfig reads null (an empty YAML document) as no config: so does generateArtifacts now.
+    expect(generateArtifacts(null as never)).toEqual(generateArtifacts({}));
+  });
+  it('sparse groupBy, slos, dashboardTags, burnRateWindows and cardinality lists are rejected with ConfigError naming the hole', async () => {
+    /* eslint-disable no-sparse-arrays -- the holes are the point */
+    expect(() => resolveGenerateConfig({ groupBy: [, 'cluster'] as string[] })).toThrow(/groupBy\[0\]/);
+    expect(() => resolveGenerateConfig({ dashboardTags: ['a', , 'b'] as string[] })).toThrow(/dashboardTags\[1\]/);
+    expect(() => resolveGenerateConfig({ slos: [,] as never })).toThrow(/slos\[0\]/);
+    expect(() => loadSlos([, { ...base, availability: {} }])).toThrow(/slos\[0\]/);
+    expect(() => resolveGenerateConfig({ burnRateWindows: [, { severity: 'critical', burnFactor: 14.4, longWindow: '1h', shortWindow: '5m' }] as never })).toThrow(/burnRateWindows\[0\]/);
+    expect(() => createObservability({ runtimeMetrics: false, logger: false, cardinality: { tools: ['a', , 'b'] as string[] } })).toThrow(/cardinality\.tools\[1\]/);
+    /* eslint-enable no-sparse-arrays */
   });
 });
 
@@ -296,27 +269,23 @@ describe('fuzz: generate configs', () => {
       fc.property(anyConfig, (config) => {
         stats.configs++;
         let resolved: ReturnType<typeof resolveGenerateConfig> | undefined;
-        acceptsOrConfigError(() => (resolved = resolveGenerateConfig(config)), 'resolveGenerateConfig', config);
+        acceptsOrConfigError(() => (resolved = resolveGenerateConfig(config)), 'resolveGenerateConfig');
         if (resolved === undefined) {
           // The same config through generateArtifacts: the same verdict.
-          expect(acceptsOrConfigError(() => generateArtifacts(config as never), 'generateArtifacts(config)', config)).toBe(false);
+          expect(acceptsOrConfigError(() => generateArtifacts(config as never), 'generateArtifacts(config)')).toBe(false);
           return;
         }
         let a: ReturnType<typeof generateArtifacts> | undefined;
-        if (!acceptsOrConfigError(() => (a = generateArtifacts(resolved as never)), 'generateArtifacts(resolved)', config)) {
-          // The finding below: a latency threshold off the buckets passes resolveGenerateConfig and fails here.
-          stats.lateConfigErrors++;
-          return;
-        }
+        // A config that resolves also generates (an off-bucket latency threshold used to fail only here).
+        expect(acceptsOrConfigError(() => (a = generateArtifacts(resolved as never)), 'generateArtifacts(resolved)')).toBe(true);
         if (a === undefined) return;
         stats.configsAccepted++;
         const rules = a.files.filter((f) => f.path.endsWith('.yaml')).map((f) => f.content);
         expect(rules.length).toBe(2);
         for (const f of a.files.filter((x) => x.path.endsWith('.json'))) expect(() => JSON.parse(f.content) as unknown).not.toThrow();
-        // A config with a hole was validated only in part (the sparse-array finding): its rules are not evidence either way.
-        // So is one with a rule hazard (the control-character and template-brace findings): those have their it.fails.
+        // A config with a rule hazard (the control-character and template-brace findings): those have their it.fails.
         if (hasRuleHazard(config)) stats.hazards++;
-        else if (!hasHole(config) && stats.eligible++ % RULES_EVERY === 0) sampled.push({ config, files: rules });
+        else if (stats.eligible++ % RULES_EVERY === 0) sampled.push({ config, files: rules });
       }),
       CONFIG_RUNS,
     );
@@ -370,15 +339,13 @@ describe('fuzz: generate configs', () => {
 });
 
 describe('fuzz: the CLI on config files', () => {
-  // Finding: `resolveGenerateConfig` validates SLOs with `loadSlos`, which cannot check that a latency
+  // Fixed finding: `resolveGenerateConfig` validated SLOs with `loadSlos`, which cannot check that a latency
   // threshold is a bucket boundary; that check runs later, inside `generateArtifacts` (resolveSlos in
   // sloRuleGroups). So an off-bucket threshold passes config validation, and the CLI, which turns only
   // resolveGenerateConfig's ConfigErrors into exit 2, reports it as "unexpected error" with a stack
-  // trace and exit 70. Proposed fix (src/generate/config.ts, at the end of resolveGenerateConfig, once
-  // `buckets` is known):
-  //   resolveSlos(slos, 'slos', { buckets: (name) => (buckets as Record<string, readonly number[] | undefined>)[name] });
-  // and, belt and braces, in src/cli/generate.ts let the same isConfigError catch wrap generateArtifacts(config).
-  it.fails('FINDING: an SLO latency threshold off the buckets passes resolveGenerateConfig and makes the CLI exit 70', async () => {
+  // trace and exit 70. Fix: resolveGenerateConfig runs resolveSlos with the config's buckets, and the
+  // CLI turns a ConfigError from generateArtifacts into exit 2 as well.
+  it('an SLO latency threshold off the buckets is a ConfigError from resolveGenerateConfig and CLI exit 2 (was exit 70)', async () => {
     const config = { slos: [{ name: 'answer', target: { kind: 'agent' }, latency: { threshold: 2.56, percentile: 0.95 } }] };
     const dir = mkdtempSync(path.join(tmpdir(), 'agentobs-fuzz-cli-'));
     try {
@@ -416,10 +383,6 @@ describe('fuzz: the CLI on config files', () => {
             const code = await runCli(['generate', '--config', file, '--out', path.join(dir, 'out'), '--check', '--quiet'], {
               cwd: dir, out: () => {}, err: (l) => void err.push(l),
             });
-            if (code === 70 && LATE.test(err.join('\n'))) {
-              stats.cliLate++;
-              return;
-            }
             expect([1, 2], `exit ${code} for ${ext} ${JSON.stringify(text.slice(0, 200))}: ${err.join('\n').slice(0, 500)}`).toContain(code);
           },
         ),
