@@ -29,9 +29,23 @@ export function re<L extends string>(label: L, value: string): LabelMatcher<L> {
   return { label, op: '=~', value };
 }
 
-/** A PromQL double-quoted string literal. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+// eslint-disable-next-line no-control-regex -- control characters are what must be escaped
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff\ufffd]/g;
+
+/**
+ * A PromQL double-quoted string literal. Control characters (which YAML rule files cannot hold
+ * raw), U+FFFD (which the PromQL lexer takes for invalid UTF-8) and the like are written as Go
+ * `\uXXXX` escapes; a lone surrogate (not encodable in UTF-8) becomes U+FFFD first.
+ */
 export function quote(value: string): string {
-  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+  const escaped = value
+    .replace(LONE_SURROGATE, '\ufffd')
+    .replace(/\\/g, '\\\\')
+    .replace(/"/g, '\\"')
+    .replace(/\n/g, '\\n')
+    .replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return `"${escaped}"`;
 }
 
 /** `{a="x", b!="y"}`, or `''` for no matchers. */

@@ -37,18 +37,24 @@ export interface RuleGroup {
 const PLAIN = /^[A-Za-z_](?:[A-Za-z0-9_./:-]*[A-Za-z0-9_./-])?$/;
 const RESERVED = /^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|null|Null|NULL)$/;
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+// eslint-disable-next-line no-control-regex -- control characters are what a literal block cannot hold
+const NOT_IN_BLOCK = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 /** A YAML scalar for `s`: plain when unambiguous, else double-quoted (JSON escapes are valid YAML). */
 export function yamlString(s: string): string {
   if (PLAIN.test(s) && !RESERVED.test(s)) return s;
-  // JSON leaves these unescaped, but YAML readers treat them as line breaks or reject them.
-  return JSON.stringify(s).replace(/[\u007f-\u009f\u2028\u2029\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  // JSON leaves these unescaped, but YAML readers treat them as line breaks or reject them;
+  // a lone surrogate cannot be encoded in UTF-8 at all, so it is written as U+FFFD.
+  return JSON.stringify(s.replace(LONE_SURROGATE, '\ufffd')).replace(/[\u007f-\u009f\u2028\u2029\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function block(expr: string, indent: string): string {
   const lines = expr.split('\n').map((l) => l.replace(/\s+$/, ''));
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  if (lines.length === 0 || lines[0] === '' || /^\s/.test(lines[0] as string)) {
-    // A literal block cannot start with an empty or indented line without an indicator.
+  if (lines.length === 0 || lines[0] === '' || /^\s/.test(lines[0] as string) || NOT_IN_BLOCK.test(expr)) {
+    // A literal block cannot start with an empty or indented line without an indicator, nor
+    // hold control characters (YAML readers reject them) or lone surrogates: quoted, they are escaped.
     return ` ${yamlString(expr)}`;
   }
   return ` |-\n${lines.map((l) => (l === '' ? '' : `${indent}${l}`)).join('\n')}`;
