@@ -15,7 +15,7 @@ import { runtimeDashboard } from './grafana/dashboards/runtime.js';
 import { sloDashboard } from './grafana/dashboards/slos.js';
 import type { Dashboard, Panel, RowPanel } from './grafana/types.js';
 import { agentAlertGroups } from './prometheus/alerts.js';
-import { generatedBanner, sloRuleGroups } from './prometheus/slo-rules.js';
+import { generatedBanner, sloRuleGroups, templateText } from './prometheus/slo-rules.js';
 import { renderRuleFile, type AlertingRule, type Rule, type RuleGroup } from './rules.js';
 
 /** One generated file: `path` is relative to the output directory, always with `/`. */
@@ -69,7 +69,7 @@ export function finalizeAlertGroups(groups: readonly RuleGroup[], config: Pick<R
       if (summary === undefined || summary === '' || description === undefined || description === '') {
         throw new Error(`${where}: summary and description annotations are required`);
       }
-      const alert: AlertingRule = { ...r, annotations: { summary, description, runbook_url: runbookUrl(config, r.alert), ...rest } };
+      const alert: AlertingRule = { ...r, annotations: { summary, description, runbook_url: templateText(runbookUrl(config, r.alert)), ...rest } };
       return alert;
     }),
   }));

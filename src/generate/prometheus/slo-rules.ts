@@ -49,6 +49,16 @@ export const SLO_RECORDS = Object.freeze({
   info: 'sloth_slo_info',
 });
 
+/**
+ * User text for an annotation (Prometheus reads annotations as Go templates): as is, unless it
+ * holds template braces, then as a Go template string action `{{ "…" }}`, which prints it verbatim
+ * (JSON escapes are valid Go string escapes; a lone surrogate becomes U+FFFD first).
+ */
+export function templateText(s: string): string {
+  if (!/\{\{|\}\}/.test(s)) return s;
+  return `{{ ${JSON.stringify(s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd'))} }}`;
+}
+
 /** Where runbook links point unless `runbookBaseUrl` says otherwise. */
 export const DEFAULT_RUNBOOK_BASE_URL = 'docs/runbooks.md';
 
@@ -191,7 +201,7 @@ function sloGroups(s: ResolvedSlo, c: Config): { recording: RuleGroup[]; alerts:
   const guard = (w: string): string => (minRate > 0 ? `\nand ${on(c.by)}\n${total(w)} >= ${num(minRate)}` : '');
   const what = s.latency === undefined ? 'error ratio' : `ratio of calls slower than ${num(s.latency.threshold)}s`;
   const objectiveText = `${percent(s.objective)}% over ${period}`;
-  const runbook = (alert: string): string => `${c.runbookBaseUrl}#${alert.toLowerCase()}`;
+  const runbook = (alert: string): string => templateText(`${c.runbookBaseUrl}#${alert.toLowerCase()}`);
   const alerts: AlertingRule[] = c.alertWindows.map((p) => {
     const threshold = `(${num(p.burnFactor)} * ${budget})`;
     const cond = (w: string): string => `max(${recordedSeries(sliRecord(w), idMatch)} > ${threshold}) without (sloth_window)`;
@@ -203,7 +213,7 @@ function sloGroups(s: ResolvedSlo, c: Config): { recording: RuleGroup[]; alerts:
       annotations: {
         summary: `SLO ${s.name} is burning its error budget at ${num(p.burnFactor)}x or more (${p.longWindow} and ${p.shortWindow} windows).`,
         description:
-          `The ${what} of ${describeTarget(s.spec.target)} (service ${c.service}) has burned the error budget of SLO ${s.name} ` +
+          `The ${what} of ${templateText(describeTarget(s.spec.target))} (service ${templateText(c.service)}) has burned the error budget of SLO ${s.name} ` +
           `(${objectiveText}) at ${num(p.burnFactor)}x or more over both the last ${p.longWindow} and ${p.shortWindow}; ` +
           `at this rate the whole budget is spent in ${exhaust}.`,
         runbook_url: runbook(s.alerting.name),
@@ -222,7 +232,7 @@ function sloGroups(s: ResolvedSlo, c: Config): { recording: RuleGroup[]; alerts:
       annotations: {
         summary: `SLO ${s.name}: ${pq} latency is above ${num(threshold)}s.`,
         description:
-          `The ${pq} latency of ${describeTarget(s.spec.target)} (service ${c.service}), over ${w} windows, ` +
+          `The ${pq} latency of ${templateText(describeTarget(s.spec.target))} (service ${templateText(c.service)}), over ${w} windows, ` +
           `has stayed above the ${num(threshold)}s threshold of SLO ${s.name} for ${s.alerting.latencyFor.text}.`,
         runbook_url: runbook(s.alerting.latencyName),
       },
