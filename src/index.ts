@@ -40,7 +40,7 @@ export type {
   HealthHandlerOptions,
 } from './sla/index.js';
 export type {
-  TracingApi, TracingOptions, LogFields, TraceIds, HeaderCarrier, FetchLike, HttpHandler, HttpMiddleware,
+  TracingApi, TracingOptions, ExceptionContext, ExceptionMessageRedactor, LogFields, TraceIds, HeaderCarrier, FetchLike, HttpHandler, HttpMiddleware,
   HttpMiddlewareOptions, FastifyTracingOptions, FastifyTracingPlugin, FastifyHooksLike,
 } from './tracing/index.js';
 export { isValidCorrelationId, SPAN_ATTRIBUTES } from './tracing/index.js';

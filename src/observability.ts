@@ -14,7 +14,7 @@ import { resolveSlos, type ResolvedSlo, type SloSpec } from './catalog/slo.js';
 import { boolean, object, optionalFunc, optionsObject, positiveInt, stringSet } from './catalog/validate.js';
 import { ConfigError } from './errors.js';
 import { createExposition, type ExpositionApi } from './exposition/index.js';
-import { defaultErrorType } from './instrument/error-type.js';
+import { defaultErrorType, errorTypeFilter as errorTypeFilter_ } from './instrument/error-type.js';
 import {
   HandleFactory, type AnyFunction, type LlmCallHandle, type LlmCallOptions, type OperationHandle, type OperationKind,
   type StepOptions, type ToolOptions, type WorkflowHandle,
@@ -66,6 +66,14 @@ export interface ObservabilityOptions {
   readonly logger?: DiagLogger | false;
   /** Maps a thrown value to `error_type` (bounded by the cardinality guard). @default the error's code or class name */
   readonly errorType?: (error: unknown) => string;
+  /**
+   * The `error_type` values you expect (e.g. `['RateLimitError', 'ECONNRESET']`); any other
+   * becomes `_OTHER` in metrics, span `error.type` and our log lines. Our own (`timeout`,
+   * `circuit_open`, …) are always admitted. Use it when error codes may carry data: a `code`
+   * such as `SECRET-sk-live-12345` looks like any other code to the default mapping.
+   * @default every value the mapping returns (bounded by the cardinality guard)
+   */
+  readonly errorTypes?: readonly string[];
   /** Monotonic clock in milliseconds; inject one in tests. @default performance.now */
   readonly clock?: () => number;
   /**
@@ -179,7 +187,14 @@ function resolveOptions(options: ObservabilityOptions): Resolved {
     throw new ConfigError('registry', 'a prom-client Registry', registry);
   }
   const runtimeMetrics = boolean(options.runtimeMetrics, 'runtimeMetrics', true);
-  const errorType = optionalFunc(options.errorType, 'errorType') ?? defaultErrorType;
+  const mapErrorType = optionalFunc(options.errorType, 'errorType') ?? defaultErrorType;
+  const errorTypeFilter = errorTypeFilter_(options.errorTypes, 'errorTypes');
+  // The mapping's result is checked by the recorder (a throw or a non-string is `_OTHER`, counted); the filter runs on what it returns.
+  const errorType =
+    options.errorTypes === undefined ? mapErrorType : (error: unknown): string => {
+      const t = mapErrorType(error);
+      return typeof t === 'string' ? errorTypeFilter(t) : t;
+    };
   const clock = optionalFunc(options.clock, 'clock');
   if (options.logger !== undefined && options.logger !== false && typeof options.logger?.warn !== 'function') {
     throw new ConfigError('logger', 'an object with a warn(details, message) method, or false', options.logger);
@@ -188,7 +203,7 @@ function resolveOptions(options: ObservabilityOptions): Resolved {
   const buckets = resolveBuckets(options.buckets);
   const slos = resolveSlos(options.slos, 'slos', { buckets: (name) => buckets.get(name), allowed: labelPolicy.allow });
   const logger = options.logger === false ? undefined : (options.logger ?? stderrLogger);
-  return { kernel: { registry, labelPolicy, buckets, logger, clock }, runtimeMetrics, errorType, slos };
+  return { kernel: { registry, labelPolicy, buckets, logger, clock, errorTypeFilter }, runtimeMetrics, errorType, slos };
 }
 
 /** The handles capability: pre-bound handles over the catalog's duration histograms, fed to the SLA taps and call tracers. */

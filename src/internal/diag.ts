@@ -25,6 +25,8 @@ export class Diag {
   constructor(
     private readonly family: CounterFamily,
     private readonly logger: DiagLogger | undefined,
+    /** The `errorTypes` allow-list: a code it does not admit is logged as `_OTHER`. */
+    private readonly filter: (errorType: string) => string = (t) => t,
   ) {}
 
   /** Counts and (once per component and error class) logs an internal failure. Never throws. */
@@ -38,7 +40,7 @@ export class Diag {
       s.inc();
       // The error's type (code or class) only: its message may come from a user's callback and
       // carry prompts, IDs or secrets, which have no place in a log line of ours.
-      const kind = typeof err === 'object' && err !== null ? defaultErrorType(err) : typeof err;
+      const kind = typeof err === 'object' && err !== null ? this.filter(defaultErrorType(err)) : typeof err;
       const key = `${component}\u0000${kind}`;
       if (this.logger !== undefined && !this.logged.has(key) && this.logged.size < 1000) {
         this.logged.add(key);

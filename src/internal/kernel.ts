@@ -31,6 +31,8 @@ export interface KernelOptions {
   readonly logger: DiagLogger | undefined;
   /** A user clock (guarded here), or `undefined` for the default. */
   readonly clock: (() => number) | undefined;
+  /** The `errorTypes` allow-list as a function (identity without one); also applied to the types our logs name. */
+  readonly errorTypeFilter?: (errorType: string) => string;
 }
 
 /** What a capability receives. */
@@ -44,6 +46,8 @@ export interface Kernel {
   readonly clock: () => number;
   /** True when `clock` is the default (`performance.now()`): readings are valid span times, and no guard runs. */
   readonly trustedClock: boolean;
+  /** Keeps an `error_type` value the `errorTypes` allow-list admits, else `_OTHER` (identity without a list). */
+  readonly errorTypeFilter: (errorType: string) => string;
   /**
    * The family of a catalog counter, created and registered on first use (one per name). After
    * `shutdown()` a family asked for again is created but never registered: what is built then
@@ -108,7 +112,8 @@ export function createKernel(o: KernelOptions): RootKernel {
   };
   const overflow = family(labelOverflow, unlimited, NO_HOOKS) as CounterFamily;
   const sanitized = family(labelSanitized, unlimited, NO_HOOKS) as CounterFamily;
-  const diag = new Diag(family(internalErrors, unlimited, NO_HOOKS) as CounterFamily, o.logger);
+  const errorTypeFilter = o.errorTypeFilter ?? ((t: string): string => t);
+  const diag = new Diag(family(internalErrors, unlimited, NO_HOOKS) as CounterFamily, o.logger, errorTypeFilter);
   (family(buildInfo, unlimited, NO_HOOKS) as GaugeFamily).child([VERSION]).set(1);
 
   // The label policy's counters, bound lazily per (metric, label) and cached.
@@ -137,6 +142,7 @@ export function createKernel(o: KernelOptions): RootKernel {
     logger: o.logger,
     clock,
     trustedClock: clock === defaultClock,
+    errorTypeFilter,
     counter: (def) => family(def, labelPolicy, policyHooks) as CounterFamily,
     gauge: (def) => family(def, labelPolicy, policyHooks) as GaugeFamily,
     histogram: (def) => family(def, labelPolicy, policyHooks) as HistogramFamily,

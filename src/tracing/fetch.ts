@@ -75,7 +75,7 @@ export function instrumentFetch<F extends FetchLike>(state: TracingState, fetchI
     try {
       p = context.with(ctx, () => fetchImpl.call(this, input, { ...init, headers }));
     } catch (e) {
-      recordFailure(s, e, errorTypeOf(e), undefined);
+      recordFailure(s, e, state.ctx.errorTypeFilter(errorTypeOf(e)), undefined, state);
       s.end();
       throw e;
     }
@@ -97,7 +97,7 @@ export function instrumentFetch<F extends FetchLike>(state: TracingState, fetchI
       (err: unknown) => {
         try {
           const t1 = state.now();
-          recordFailure(s, err, errorTypeOf(err), state.spanTime(base, t1));
+          recordFailure(s, err, state.ctx.errorTypeFilter(errorTypeOf(err)), state.spanTime(base, t1), state);
           s.end(state.spanTime(base, t1));
         } catch (e) {
           state.ctx.diag.error('tracing', e);

@@ -1,7 +1,7 @@
 /** The tracing capability: what the root handle and the package entry point use. */
 export { createTracing } from './api.js';
 export type { Tracing, TracingApi } from './api.js';
-export type { TracingOptions, CorrelationState } from './state.js';
+export type { TracingOptions, CorrelationState, ExceptionContext, ExceptionMessageRedactor } from './state.js';
 export type { LogFields, TraceIds } from './logs.js';
 export type { HeaderCarrier } from './propagation.js';
 export type { FetchLike } from './fetch.js';

@@ -171,7 +171,7 @@ export class ServerCall {
         if (status !== undefined) span.setAttribute('http.response.status_code', status);
         if (errorType !== '') {
           const err = this.hasError ? this.error : undefined;
-          if (err !== undefined) recordFailure(span, err, errorType, http.state.spanTime(this.base, t1));
+          if (err !== undefined) recordFailure(span, err, errorType, http.state.spanTime(this.base, t1), http.state);
           else {
             span.setAttribute(SPAN_ATTRIBUTES.errorType, errorType);
             span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });

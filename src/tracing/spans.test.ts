@@ -3,7 +3,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { AlwaysOffSampler } from '@opentelemetry/sdk-trace-base';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { findSamples, getHistogram, parseExposition, type ParsedExposition } from '../../test/helpers/exposition.js';
+import { findSamples, getHistogram, getValue, parseExposition, type ParsedExposition } from '../../test/helpers/exposition.js';
 import { installTestTracing, parentId, seconds, type TestTracing } from '../../test/helpers/otel.js';
 import { createObservability, type ObservabilityOptions } from '../index.js';
 import { MAX_EXCEPTION_MESSAGE, cleanText, exceptionType } from './spans.js';
@@ -116,9 +116,9 @@ describe('spans with a tracer provider', () => {
     }
   });
 
-  it('records failures: error.type, ERROR status, an exception event with a short clean message; rethrows the same error', async () => {
+  it('records failures: error.type, ERROR status, an exception event with a short clean message (exceptionMessages: true); rethrows the same error', async () => {
     tracing = installTestTracing();
-    const obs = make();
+    const obs = make({ tracing: { exceptionMessages: true } });
     const boom = Object.assign(new Error(`${'x'.repeat(5000)}\r\nInjected: line`), { code: 'rate_limited' });
     const fail = obs.instrumentLlmCall(async () => Promise.reject(boom), { model: 'm', provider: 'p' });
     await expect(fail()).rejects.toBe(boom);
@@ -142,6 +142,43 @@ describe('spans with a tracer provider', () => {
     const tool = byName(tracing, 'execute_tool t');
     expect(tool.attributes['error.type']).toBe('TypeError');
     expect(tool.events[0]!.attributes).toEqual({ 'exception.type': 'TypeError', 'exception.message': 'bad input' });
+  });
+
+  it('records no exception.message by default; a redactor decides what is recorded, and one that throws records none and is counted', async () => {
+    tracing = installTestTracing();
+    const secret = new Error('Incorrect API key provided: sk-live-SECRET123. Prompt was: my SSN is 000-00-0000');
+    const plain = make();
+    await expect(plain.instrumentLlmCall(async () => Promise.reject(secret), { model: 'm1' })()).rejects.toBe(secret);
+    expect(byName(tracing, 'chat m1').events[0]!.attributes).toEqual({ 'exception.type': 'Error' });
+
+    const seen: unknown[] = [];
+    const redacting = make({
+      tracing: {
+        exceptionMessages: (message, context) => {
+          seen.push(context);
+          return message.replace(/sk-[\w-]+/g, 'sk-***').replace(/Prompt was:.*/, '');
+        },
+      },
+    });
+    await expect(redacting.instrumentLlmCall(async () => Promise.reject(secret), { model: 'm2' })()).rejects.toBe(secret);
+    expect(byName(tracing, 'chat m2').events[0]!.attributes).toEqual({ 'exception.type': 'Error', 'exception.message': 'Incorrect API key provided: sk-***. ' });
+    expect(seen).toEqual([{ errorType: 'Error', exceptionType: 'Error' }]);
+
+    const broken = make({
+      tracing: {
+        exceptionMessages: () => {
+          throw new Error('redactor bug');
+        },
+      },
+    });
+    await expect(broken.instrumentTool(async () => Promise.reject(secret), { tool: 't3' })()).rejects.toBe(secret);
+    expect(byName(tracing, 'execute_tool t3').events[0]!.attributes).toEqual({ 'exception.type': 'Error' });
+    expect(getValue(await om(broken), 'agentobs_internal_errors_total', { component: 'tracing' })).toBe(1);
+    expect(JSON.stringify(tracing.spans().map((s) => [s.attributes, s.events, s.status]))).not.toContain('SECRET');
+  });
+
+  it('rejects an exceptionMessages option that is neither a boolean nor a function', () => {
+    expect(() => make({ tracing: { exceptionMessages: 'yes' as never } })).toThrow(/tracing\.exceptionMessages: expected a boolean or a function/);
   });
 
   it('uses one timestamp pair for the span and the metric', async () => {

@@ -10,8 +10,9 @@
  *                                          gen_ai.agent.name, gen_ai.usage.input_tokens/output_tokens
  *
  * Failures add `error.type` (the same value as the metric's `error_type`), an ERROR status
- * and an `exception` event with `exception.type` and a short, cleaned `exception.message`
- * (never the stack: messages and stacks can be large and carry prompts).
+ * and an `exception` event with `exception.type`; `exception.message` only when the
+ * `exceptionMessages` option asks for it (messages carry prompts, IDs and keys: provider SDKs
+ * echo part of a rejected API key), short and cleaned; never the stack.
  *
  * The conventions are still moving: every name lives in {@link SPAN_ATTRIBUTES} and {@link spanSpecFor},
  * so a rename is one edit.
@@ -138,21 +139,46 @@ export function exceptionType(err: unknown): string {
   }
 }
 
-function exceptionMessage(err: unknown): string | undefined {
+/** The longest message handed to a redactor (it sees more than is recorded, to find what to cut). */
+const MAX_REDACTOR_INPUT = 4096;
+
+function rawMessage(err: unknown): string | undefined {
   try {
     const m = typeof err === 'object' && err !== null ? (err as { message?: unknown }).message : err;
-    return typeof m === 'string' ? cleanText(m, MAX_EXCEPTION_MESSAGE) : undefined;
+    return typeof m === 'string' ? m.slice(0, MAX_REDACTOR_INPUT) : undefined;
   } catch {
     return undefined;
   }
 }
 
+/**
+ * `exception.message` under the `exceptionMessages` option: omitted by default; cleaned and cut
+ * when `true`; a redactor's answer (cleaned and cut too) when a function. A redactor that throws
+ * or returns a non-string records no message, and its failure is counted.
+ */
+function exceptionMessage(err: unknown, errorType: string, exception: string, state: TracingState): string | undefined {
+  const policy = state.options.exceptionMessages;
+  if (policy === false) return undefined;
+  const raw = rawMessage(err);
+  if (raw === undefined) return undefined;
+  if (policy === true) return cleanText(raw, MAX_EXCEPTION_MESSAGE);
+  let out: unknown;
+  try {
+    out = policy(raw, { errorType, exceptionType: exception });
+  } catch (e) {
+    state.ctx.diag.error('tracing', e);
+    return undefined;
+  }
+  return typeof out === 'string' && out !== '' ? cleanText(out, MAX_EXCEPTION_MESSAGE) : undefined;
+}
+
 /** Records a failure on `span`: `error.type`, ERROR status, an `exception` event. Never throws. */
-export function recordFailure(span: Span, err: unknown, errorType: string, time: TimeInput | undefined): void {
+export function recordFailure(span: Span, err: unknown, errorType: string, time: TimeInput | undefined, state: TracingState): void {
   span.setAttribute(SPAN_ATTRIBUTES.errorType, errorType);
   span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
-  const attrs: Attributes = { [SPAN_ATTRIBUTES.exceptionType]: exceptionType(err) };
-  const message = exceptionMessage(err);
+  const type = exceptionType(err);
+  const attrs: Attributes = { [SPAN_ATTRIBUTES.exceptionType]: type };
+  const message = exceptionMessage(err, errorType, type, state);
   if (message !== undefined) attrs[SPAN_ATTRIBUTES.exceptionMessage] = message;
   span.addEvent('exception', attrs, time);
 }
@@ -192,7 +218,7 @@ class LiveCall implements CallSpan {
   fail(t1: number, err: unknown, errorType: string): void {
     const time = this.state.spanTime(this.base, t1);
     try {
-      recordFailure(this.span, err, errorType, time);
+      recordFailure(this.span, err, errorType, time, this.state);
     } catch (e) {
       this.state.ctx.diag.error('tracing', e);
     }

@@ -31,7 +31,30 @@ export interface TracingOptions {
   readonly exemplars?: boolean;
   /** Header carrying the correlation ID, in and out (case-insensitive). @default 'x-correlation-id' */
   readonly correlationHeader?: string;
+  /**
+   * What becomes of an error's message on spans (`exception.message` of the `exception`
+   * event). `false`: left out, only `exception.type` and `error.type` are recorded; `true`:
+   * recorded, cleaned and cut to 256 characters; a function: its answer is recorded (cleaned and
+   * cut), `undefined` records none. Off by default because messages carry prompts, user data and
+   * credentials (provider SDKs quote part of a rejected API key). @default false
+   */
+  readonly exceptionMessages?: boolean | ExceptionMessageRedactor;
 }
+
+/** What a redactor learns besides the message. */
+export interface ExceptionContext {
+  /** The `error.type` recorded (the metric's `error_type`). */
+  readonly errorType: string;
+  /** The `exception.type` recorded (the error's name or class). */
+  readonly exceptionType: string;
+}
+
+/**
+ * Turns an error message (its first 4096 characters) into what may be recorded, or
+ * `undefined` for nothing. Runs on the failure path only; if it throws, no message is recorded
+ * and the failure is counted in `agentobs_internal_errors_total{component="tracing"}`.
+ */
+export type ExceptionMessageRedactor = (message: string, context: ExceptionContext) => string | undefined;
 
 /** What one request (or `withCorrelation` scope) carries through its async context. */
 export interface CorrelationState {
@@ -56,18 +79,28 @@ export interface ResolvedTracingOptions {
   readonly exemplars: boolean;
   /** Lower case. */
   readonly header: string;
+  readonly exceptionMessages: boolean | ExceptionMessageRedactor;
 }
 
 export function resolveTracingOptions(o: unknown): ResolvedTracingOptions {
-  if (o === false) return { spans: false, exemplars: false, header: 'x-correlation-id' };
-  if (o === undefined || o === true) return { spans: true, exemplars: true, header: 'x-correlation-id' };
+  if (o === false) return { spans: false, exemplars: false, header: 'x-correlation-id', exceptionMessages: false };
+  if (o === undefined || o === true) return { spans: true, exemplars: true, header: 'x-correlation-id', exceptionMessages: false };
   if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new ConfigError('tracing', 'an options object or false', o);
   const t = o as Readonly<Record<keyof TracingOptions, unknown>>;
   const header = t.correlationHeader ?? 'x-correlation-id';
   if (typeof header !== 'string' || !HEADER_NAME.test(header)) {
     throw new ConfigError('tracing.correlationHeader', 'an HTTP header name (1-64 token characters)', header);
   }
-  return { spans: boolean(t.spans, 'tracing.spans', true), exemplars: boolean(t.exemplars, 'tracing.exemplars', true), header: header.toLowerCase() };
+  const messages = t.exceptionMessages ?? false;
+  if (typeof messages !== 'boolean' && typeof messages !== 'function') {
+    throw new ConfigError('tracing.exceptionMessages', 'a boolean or a function (message, context) => string | undefined', messages);
+  }
+  return {
+    spans: boolean(t.spans, 'tracing.spans', true),
+    exemplars: boolean(t.exemplars, 'tracing.exemplars', true),
+    header: header.toLowerCase(),
+    exceptionMessages: messages as boolean | ExceptionMessageRedactor,
+  };
 }
 
 /** Where a replaced correlation ID came from, for the once-only warning. */
