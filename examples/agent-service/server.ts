@@ -202,6 +202,9 @@ export function createApiHandler(o: ApiHandlerOptions): (req: IncomingMessage, r
     const path = q === -1 ? url : url.slice(0, q);
     const route = routes.get(path);
     const method = req.method ?? 'GET';
+    // While draining, no connection is kept for a next request: server.close() would otherwise wait
+    // for a frequent client (a scraper, a health check) until the grace runs out.
+    if (o.draining()) res.setHeader('Connection', 'close');
     // Scrapes are not requests of the service; counting them would make every scrape change what it reports.
     if (path !== '/metrics') res.once('finish', () => o.onResponse?.(method, route === undefined ? 'unmatched' : path, res.statusCode));
 

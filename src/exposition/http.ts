@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import { ConfigError } from '../errors.js';
 import type { ScrapeOptions } from './scrape.js';
@@ -107,7 +107,10 @@ export interface MetricsServer {
   readonly url: string;
   readonly port: number;
   readonly host: string;
-  /** Stops accepting connections and closes idle ones. */
+  /**
+   * Stops accepting connections, closes idle ones, lets requests in flight finish, then ends
+   * every connection left (a client still sending its headers, a TLS handshake not done).
+   */
   close(): Promise<void>;
 }
 
@@ -125,7 +128,27 @@ export async function listenMetrics(handler: MetricsHandler, options: ListenOpti
     if ((q === -1 ? url : url.slice(0, q)) === path) handler(req, res);
     else res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('not found\n');
   };
-  const server: Server = tls === undefined ? createServer(route) : createTlsServer(tls, route);
+  // close() ends what is left once no request is in flight: a client still sending its headers,
+  // or a TLS handshake not done, would otherwise hold server.close() for as long as it likes
+  // (server.close() also stops Node's headersTimeout checks).
+  let inFlight = 0;
+  let closing = false;
+  const sockets = new Set<Socket>();
+  const dropLeftovers = (): void => {
+    for (const s of sockets) s.destroy();
+  };
+  const counted = (req: IncomingMessage, res: ServerResponse): void => {
+    inFlight++;
+    res.once('close', () => {
+      if (--inFlight === 0 && closing) dropLeftovers();
+    });
+    route(req, res);
+  };
+  const server: Server = tls === undefined ? createServer(counted) : createTlsServer(tls, counted);
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -141,8 +164,10 @@ export async function listenMetrics(handler: MetricsHandler, options: ListenOpti
     host: addr.address,
     close: () =>
       new Promise<void>((resolve) => {
+        closing = true;
         server.close(() => resolve());
         server.closeIdleConnections();
+        if (inFlight === 0) dropLeftovers();
       }),
   };
 }

@@ -1,11 +1,11 @@
 /**
  * A real Prometheus (the Debian binary) for one test file: free loopback port, temporary
  * storage, exemplar storage on, 1 s scrapes. Stopped by the PID of the child we spawned,
- * never by name. Recipe and traps: /work/shared/PROMETHEUS-STACK.md.
+ * never by name; `restart()` brings it back on the same storage and port. Recipe and traps: /work/shared/PROMETHEUS-STACK.md.
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { freePort, sleep, startDaemon } from './daemon.js';
+import { freePort, sleep, startDaemon, type DaemonRestartOptions } from './daemon.js';
 
 export const PROMETHEUS_BIN = '/usr/bin/prometheus';
 
@@ -23,6 +23,7 @@ export interface PrometheusTarget {
 
 export interface PrometheusServer {
   readonly url: string;
+  /** PID of the process running now (a new one after {@link PrometheusServer.restart}). */
   readonly pid: number;
   /** GET `/api/v1/<path>` with query parameters; throws unless `status` is `success`. */
   api<T = unknown>(apiPath: string, params?: Record<string, string>): Promise<T>;
@@ -30,7 +31,14 @@ export interface PrometheusServer {
   waitUp(job: string, timeoutMs?: number): Promise<void>;
   /** What the process wrote to stdout/stderr (for failure messages). */
   output(): string;
+  /** Stops Prometheus by its PID and removes its directory. */
   stop(): Promise<void>;
+  /**
+   * Stops Prometheus (SIGTERM unless told otherwise) and starts it again on the same TSDB
+   * directory, config and port; resolves once it is ready. Ready is not scraped: the first
+   * scrape comes ~5 s later, and until then queries answer from the data before the restart.
+   */
+  restart(options?: DaemonRestartOptions): Promise<void>;
 }
 
 export { freePort };
@@ -82,10 +90,13 @@ export async function startPrometheus(targets: readonly PrometheusTarget[], opti
 
   return {
     url,
-    pid: daemon.pid,
+    get pid() {
+      return daemon.pid;
+    },
     api,
     output: out,
     stop: daemon.stop,
+    restart: daemon.restart,
     waitUp: async (job, timeoutMs = 30_000) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
