@@ -1,5 +1,6 @@
-import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import express from 'express';
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -187,6 +188,22 @@ describe('obs.listen()', () => {
     expect((await send(a.url)).status).toBe(200);
     await obs.shutdown();
     await expect(send(a.url)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('close() ends a connection still sending its request headers, and lets a scrape in flight finish', async () => {
+    const obs = make();
+    const server = await obs.listen({ port: 0 });
+    const slow = connect(server.port, '127.0.0.1');
+    await once(slow, 'connect');
+    slow.write('GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    const ended = once(slow, 'close');
+    // A scrape whose response is under way when close() is called.
+    const res = await new Promise<IncomingMessage>((resolve, reject) => request(server.url, { agent: false }, resolve).on('error', reject).end());
+    await server.close();
+    await ended;
+    let body = '';
+    for await (const chunk of res) body += String(chunk);
+    expect([res.statusCode, body.includes('agentobs_scrapes_total')]).toEqual([200, true]);
   });
 
   it('rejects (does not throw synchronously) when the port is taken', async () => {
