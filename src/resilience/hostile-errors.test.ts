@@ -100,3 +100,15 @@ describe('hostile thrown values', () => {
     expect(getValue(exp, 'agentobs_circuit_breaker_calls_total', { breaker: 'b', outcome: 'failure' })).toBe(1);
   });
 });
+
+describe('a user callback inside a wrapper that throws', () => {
+  it('a throwing errorFilter: the call is a failure, the caller gets its own error, ours is counted (opossum alone would hang)', async () => {
+    obs = make();
+    const e = new Error('from the action');
+    const b = obs.circuitBreaker(async () => { throw e; }, { name: 'filtered', errorFilter: () => { throw new Error('filter bug'); } });
+    expect((await rejection(() => b.fire())).error).toBe(e);
+    const exp = parseExposition((await obs.metrics()).body, 'prometheus');
+    expect(getValue(exp, 'agentobs_circuit_breaker_calls_total', { breaker: 'filtered', outcome: 'failure' })).toBe(1);
+    expect(getValue(exp, 'agentobs_internal_errors_total', { component: 'breaker' })).toBe(1);
+  });
+});

@@ -139,6 +139,21 @@ export function exceptionType(err: unknown): string {
   }
 }
 
+/** The standard classes (ECMAScript, Node, the DOM's): naming one says nothing about the user's data. */
+const STANDARD_EXCEPTION_TYPES: ReadonlySet<string> = new Set([
+  'Error', 'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'EvalError', 'URIError', 'AggregateError',
+  'AbortError', 'TimeoutError', 'DOMException', 'SystemError', 'object', 'string', 'number', 'bigint', 'symbol', 'undefined', 'boolean', 'function',
+]);
+
+/**
+ * Under an `errorTypes` allow-list, `exception.type` is held to it as well (a class or `name`
+ * is as much user text as a `code`): a listed or standard type is kept, any other is `_OTHER`.
+ * Without a list (the filter is the identity) it is kept as it is.
+ */
+function allowedExceptionType(type: string, filter: (t: string) => string): string {
+  return filter(type) === type || STANDARD_EXCEPTION_TYPES.has(type) ? type : '_OTHER';
+}
+
 /** The longest message handed to a redactor (it sees more than is recorded, to find what to cut). */
 const MAX_REDACTOR_INPUT = 4096;
 
@@ -176,7 +191,7 @@ function exceptionMessage(err: unknown, errorType: string, exception: string, st
 export function recordFailure(span: Span, err: unknown, errorType: string, time: TimeInput | undefined, state: TracingState): void {
   span.setAttribute(SPAN_ATTRIBUTES.errorType, errorType);
   span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
-  const type = exceptionType(err);
+  const type = allowedExceptionType(exceptionType(err), state.ctx.errorTypeFilter);
   const attrs: Attributes = { [SPAN_ATTRIBUTES.exceptionType]: type };
   const message = exceptionMessage(err, errorType, type, state);
   if (message !== undefined) attrs[SPAN_ATTRIBUTES.exceptionMessage] = message;

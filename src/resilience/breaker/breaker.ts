@@ -156,7 +156,7 @@ export class MeteredBreaker {
     this.states = Object.fromEntries(BREAKER_STATES.map((s) => [s, deps.state.child([b, s])])) as Record<BreakerState, GaugeSeries>;
     this.ratio = deps.ratio.child([b]);
 
-    const o = new CircuitBreaker(action as (...args: unknown[]) => Promise<unknown>, { ...options, name });
+    const o = new CircuitBreaker(action as (...args: unknown[]) => Promise<unknown>, { ...options, ...guardedErrorFilter(options.errorFilter, deps.diag), name });
     this.opossum = o;
     // opossum's default timeout is 10 s; `false` turns it off.
     this.timeoutMs = options.timeout === false ? 0 : (options.timeout ?? 10_000);
@@ -353,5 +353,25 @@ export function actionFor(fn: AnyFunction): (...args: never[]) => unknown {
     return r !== null && (typeof r === 'object' || typeof r === 'function') && typeof (r as PromiseLike<unknown>).then === 'function'
       ? r
       : Promise.resolve(r);
+  };
+}
+
+/**
+ * opossum calls `errorFilter` unguarded inside its promise executor: a filter that throws
+ * leaves the call pending forever and the error unhandled. A throwing filter counts as "not
+ * filtered" (the call is a failure, the caller gets its own error) and as our internal error.
+ */
+function guardedErrorFilter(filter: CircuitBreaker.Options['errorFilter'], diag: Diag): Pick<CircuitBreaker.Options, 'errorFilter'> {
+  if (filter === undefined) return {};
+  const f = filter as (error: unknown, ...args: unknown[]) => unknown;
+  return {
+    errorFilter: (error: unknown, ...args: unknown[]): boolean => {
+      try {
+        return Boolean(f(error, ...args));
+      } catch (e) {
+        diag.error('breaker', e);
+        return false;
+      }
+    },
   };
 }
