@@ -165,6 +165,18 @@ function foreignSampleName(m: PromMetricObject, type: SampleFamilyType, sampleNa
 
 const KNOWN_TYPES: ReadonlySet<string> = new Set(['counter', 'gauge', 'histogram', 'summary']);
 
+const ANY_SURROGATE = /[\ud800-\udfff]/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * A foreign (user's prom-client) label value as valid UTF-8. Lone surrogates would all become
+ * U+FFFD on the wire, so two values differing only in them would be one series twice; each is
+ * written as the text `\uD800` instead, which keeps them apart.
+ */
+function foreignLabelValue(v: string): string {
+  return ANY_SURROGATE.test(v) ? v.replace(LONE_SURROGATE, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase()}`) : v;
+}
+
 /** Writes a metric object from any prom-client metric's `get()`, pausing between values when the sink is blocked. */
 async function writeForeign(m: PromMetricObject, sink: TextSink): Promise<void> {
   const type = (KNOWN_TYPES.has(m.type) ? m.type : 'unknown') as SampleFamilyType;
@@ -173,7 +185,7 @@ async function writeForeign(m: PromMetricObject, sink: TextSink): Promise<void> 
   for (const v of m.values ?? []) {
     if (sink.blocked) await sink.resume();
     let pairs = '';
-    for (const k in v.labels) pairs += `${pairs === '' ? '' : ','}${k}="${escapeLabelValue(String(v.labels[k]))}"`;
+    for (const k in v.labels) pairs += `${pairs === '' ? '' : ','}${k}="${escapeLabelValue(foreignLabelValue(String(v.labels[k])))}"`;
     const ex = v.exemplar;
     sink.sample(
       foreignSampleName(m, type, v.metricName, om), pairs, undefined, v.value,

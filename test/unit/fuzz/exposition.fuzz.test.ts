@@ -347,14 +347,11 @@ describe('fuzz: exposition of foreign metrics (help strings and label values we 
     stats.foreignSampled = foreignKept.length;
   }, 60_000);
 
-  // Finding: a foreign label value is written as the JS string it is, so two values that differ
-  // only in lone surrogates become the same bytes on the wire (both U+FFFD): a duplicate series.
-  // Our own families cannot (the policy replaces lone surrogates with `_` before admitting).
-  // Proposed fix (src/exposition/format.ts, writeForeign): pass foreign label values through
-  // `sanitizeLabelValue(String(v), Infinity)` (or at least `.toWellFormed()`-style replacement)
-  // before `escapeLabelValue`, and keep prom-client's colliding values apart by skipping a
-  // second series whose escaped pairs were already written for the family (counted as an internal error).
-  it.fails('FINDING: two foreign label values differing only in lone surrogates are one series on the wire', async () => {
+  // Found by this file: a foreign label value was written as the JS string it is, so two values
+  // differing only in lone surrogates became the same bytes on the wire (both U+FFFD), a duplicate
+  // series. Our own families cannot (the policy replaces lone surrogates before admitting); foreign
+  // values now carry each lone surrogate as the text `\uD800`.
+  it('two foreign label values differing only in lone surrogates stay two series on the wire', async () => {
     const registry = new Registry();
     const c = new Counter({ name: 'user_jobs_total', help: 'Jobs.', labelNames: ['kind'], registers: [registry] });
     c.inc({ kind: 'a\ud800' }, 1);
@@ -362,7 +359,8 @@ describe('fuzz: exposition of foreign metrics (help strings and label values we 
     const obs = createObservability({ registry, runtimeMetrics: false, logger: false });
     try {
       const wire = Buffer.from((await obs.metrics(OM)).body, 'utf8').toString('utf8');
-      expect(expositionProblems(wire, 'openmetrics').filter((p) => p.includes('duplicate series'))).toEqual([]);
+      expect(expositionProblems(wire, 'openmetrics')).toEqual([]);
+      expect(wire.split('\n').filter((l) => l.startsWith('user_jobs_total{'))).toEqual(['user_jobs_total{kind="a\\\\uD800"} 1', 'user_jobs_total{kind="a\\\\uDBFF"} 2']);
     } finally {
       await obs.shutdown();
     }
