@@ -5,7 +5,7 @@
 export { createObservability } from './observability.js';
 export type { Observability, ObservabilityOptions, CardinalityOptions, InstrumentOptions } from './observability.js';
 export type {
-  OperationHandle, WorkflowHandle, LlmCallHandle, LlmCallOptions, ToolOptions, StepOptions, OperationKind, AnyFunction,
+  OperationHandle, WorkflowHandle, LlmCallHandle, LlmCallOptions, StreamChunk, UsageInput, ToolOptions, StepOptions, OperationKind, AnyFunction,
 } from './instrument/handles.js';
 export { OPERATION_KINDS } from './instrument/handles.js';
 export type { TokenUsage } from './instrument/recorder.js';

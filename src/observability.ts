@@ -6,7 +6,7 @@
  */
 import { Registry } from 'prom-client';
 import {
-  METRICS, agentDuration, scrapes, llmCallDuration, llmTokenUsage, operationActive, stepDuration, toolDuration, workflowDuration,
+  METRICS, agentDuration, scrapes, llmCallDuration, llmTimePerOutputChunk, llmTimeToFirstChunk, llmStreams, llmTokenUsage, operationActive, stepDuration, toolDuration, workflowDuration,
   type CatalogHistogramName, type CatalogMetricName,
 } from './catalog/metrics.js';
 import { assertLabelName, validateBuckets } from './catalog/naming.js';
@@ -16,7 +16,7 @@ import { ConfigError } from './errors.js';
 import { createExposition, type ExpositionApi } from './exposition/index.js';
 import { defaultErrorType, errorTypeFilter as errorTypeFilter_ } from './instrument/error-type.js';
 import {
-  HandleFactory, type AnyFunction, type LlmCallHandle, type LlmCallOptions, type OperationHandle, type OperationKind,
+  HandleFactory, type AnyFunction, type LlmCallHandle, type LlmCallOptions, type StreamChunk, type UsageInput, type OperationHandle, type OperationKind,
   type StepOptions, type ToolOptions, type WorkflowHandle,
 } from './instrument/handles.js';
 import { stderrLogger, type DiagLogger } from './internal/diag.js';
@@ -102,7 +102,7 @@ export interface Observability extends ResilienceApi, TracingApi, ExpositionApi 
   /** Pre-bound tool handle (`gen_ai_execute_tool_duration_seconds`). */
   tool(name: string, options?: ToolOptions): OperationHandle;
   /** Pre-bound LLM call handle (`gen_ai_client_operation_duration_seconds`, `gen_ai_client_token_usage`). */
-  llm<T = unknown>(options: LlmCallOptions<T>): LlmCallHandle;
+  llm<T = unknown, C = never>(options: LlmCallOptions<T, C>): LlmCallHandle;
   /** Wraps an agent entry point; same type back. */
   instrumentAgent<F extends AnyFunction>(fn: F, options: { readonly agent: string }): F;
   /** Wraps a workflow; same type back. */
@@ -112,7 +112,10 @@ export interface Observability extends ResilienceApi, TracingApi, ExpositionApi 
   /** Wraps a tool; same type back. */
   instrumentTool<F extends AnyFunction>(fn: F, options: { readonly tool: string } & ToolOptions): F;
   /** Wraps an LLM call; `usage` maps its awaited result to token counts. Same type back. */
-  instrumentLlmCall<F extends AnyFunction>(fn: F, options: LlmCallOptions<Awaited<ReturnType<F>>>): F;
+  instrumentLlmCall<F extends AnyFunction>(
+    fn: F,
+    options: LlmCallOptions<UsageInput<Awaited<ReturnType<F>>>, StreamChunk<Awaited<ReturnType<F>>>>,
+  ): F;
   /** Wraps `fn` as a unit of `kind`, chosen at run time; unknown kinds throw {@link ConfigError}. */
   instrument<F extends AnyFunction>(kind: OperationKind, fn: F, options: InstrumentOptions): F;
   /** In-process SLO checks over the `slos` option: `check()`, `onBreach`, `onRecover`, `healthHandler()`. */
@@ -217,6 +220,7 @@ function createHandles(kernel: Kernel, errorType: (error: unknown) => string, sl
       llm: kernel.histogram(llmCallDuration),
       tokens: kernel.histogram(llmTokenUsage),
       active: kernel.gauge(operationActive),
+      streams: { firstChunk: kernel.histogram(llmTimeToFirstChunk), perChunk: kernel.histogram(llmTimePerOutputChunk), streams: kernel.counter(llmStreams) },
     },
     // Resolved once per recorder, when it is bound: without SLOs `taps` is undefined and recorders get none.
     { clock: kernel.clock, diag: kernel.diag, errorType, taps: sla.tapsFor, tracer: tracing.callTracer },

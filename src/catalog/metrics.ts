@@ -92,13 +92,37 @@ export const llmTokenUsage = histogram({
   semconv: 'gen_ai.client.token.usage',
 });
 
+/**
+ * Gaps between streamed chunks are milliseconds to a second: 1 ms … 2.5 s, with the GenAI
+ * semantic-convention advice for time per output token (10 ms … 2.5 s) inside it.
+ */
+export const CHUNK_INTERVAL_BUCKETS = Object.freeze([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2.5]);
+
+// Both chunk histograms are observed as each chunk arrives, before the stream's outcome is known,
+// so they carry no error_type: a stream's failure is on the duration histogram (and llmStreams).
 export const llmTimeToFirstChunk = histogram({
   name: 'gen_ai_client_operation_time_to_first_chunk_seconds',
   unit: 'seconds',
-  help: 'Time from request to the first streamed chunk of a GenAI client operation.',
-  labels: [...LLM_LABELS, 'error_type'],
+  help: 'Time from request to the first streamed chunk of a GenAI client operation, observed when that chunk arrives.',
+  labels: [...LLM_LABELS],
   buckets: CALL_DURATION_BUCKETS,
   semconv: 'gen_ai.client.operation.time_to_first_chunk',
+});
+
+export const llmTimePerOutputChunk = histogram({
+  name: 'gen_ai_client_operation_time_per_output_chunk_seconds',
+  unit: 'seconds',
+  help: 'Time between consecutive streamed chunks of a GenAI client operation, one observation per chunk after the first.',
+  labels: [...LLM_LABELS],
+  buckets: CHUNK_INTERVAL_BUCKETS,
+  semconv: 'gen_ai.client.operation.time_per_output_chunk',
+});
+
+export const llmStreams = counter({
+  name: 'agentobs_llm_streams_total',
+  unit: '',
+  help: 'Streamed GenAI client operations by how the stream ended: completed (read to the end), failed (an error mid-stream), cancelled (the consumer stopped early: return(), throw(), cancel() or dropped mid-way), unconsumed (dropped before the first read).',
+  labels: [...LLM_LABELS, 'outcome'],
 });
 
 export const agentDuration = histogram({
@@ -480,8 +504,8 @@ export const buildInfo = gauge({
 
 /** Every catalog entry, in documentation order. */
 export const METRICS = Object.freeze([
-  llmCallDuration, llmTokenUsage, llmTimeToFirstChunk, agentDuration, toolDuration, workflowDuration,
-  stepDuration, operationActive, httpServerRequestDuration,
+  llmCallDuration, llmTokenUsage, llmTimeToFirstChunk, llmTimePerOutputChunk, llmStreams, agentDuration, toolDuration,
+  workflowDuration, stepDuration, operationActive, httpServerRequestDuration,
   poolUsage, poolLimit, poolUtilization, poolWaitTime, poolRejections,
   rateLimitLimit, rateLimitRemaining, rateLimitUtilization, rateLimitHeadersInvalid, llmThrottled,
   tokenBudgetUsage, tokenBudgetLimit, tokenBudgetUtilization,

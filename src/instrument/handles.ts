@@ -5,6 +5,7 @@
 import { ConfigError } from '../errors.js';
 import { labelKey } from '../metrics/labels.js';
 import type { GaugeFamily, HistogramFamily } from '../metrics/store.js';
+import { StreamBinding, type StreamFamilies } from './stream.js';
 import { defaultClock, Recorder, runWith, wrapWith, type RecorderContext, type RecorderKind, type TokenUsage } from './recorder.js';
 
 /** The kinds of unit this package instruments. */
@@ -59,8 +60,17 @@ export interface StepOptions {
   readonly workflow?: string;
 }
 
-/** Options of an LLM call handle. */
-export interface LlmCallOptions<T = unknown> {
+/** What a stream result yields: the chunk type of an async iterable or a web `ReadableStream`; `never` for other results. */
+export type StreamChunk<R> = R extends ReadableStream<infer C> ? C : R extends AsyncIterable<infer C> ? C : never;
+
+/** What the `usage` mapper of a call resolving to `R` receives: each chunk when `R` is a stream, `R` otherwise. */
+export type UsageInput<R> = [StreamChunk<R>] extends [never] ? R : StreamChunk<R>;
+
+/**
+ * Options of an LLM call handle. `T`: what `usage` maps (the call's result, or a stream's chunk);
+ * `C`: what `streamUsage` maps (a chunk).
+ */
+export interface LlmCallOptions<T = unknown, C = never> {
   /** Requested model (`gen_ai_request_model`). */
   readonly model: string;
   /** Provider, as in the GenAI conventions: `openai`, `anthropic`, `aws.bedrock`… (`gen_ai_provider_name`). @default '' */
@@ -74,6 +84,23 @@ export interface LlmCallOptions<T = unknown> {
    * @example usage: (res) => ({ input: res.usage.prompt_tokens, output: res.usage.completion_tokens })
    */
   readonly usage?: (result: T) => TokenUsage | undefined;
+  /**
+   * Whether a result that is a stream (an async iterable, an SDK stream such as OpenAI's or
+   * Anthropic's, a web `ReadableStream`) is observed to its end: duration to the last chunk,
+   * time to first chunk, time per output chunk, usage from the chunks, the span ended with the
+   * stream. `false` ends the call when the stream object is handed back.
+   * @default true
+   */
+  readonly stream?: boolean;
+  /**
+   * Maps one streamed chunk to token counts; for each field the last value given wins (providers
+   * report usage in the final chunk, or spread over several: Anthropic's input tokens in
+   * `message_start`, output tokens in `message_delta`). Defaults to `usage`, so a mapper that
+   * returns `undefined` for chunks without usage serves both. A mapper that throws is not called
+   * again for that stream (one internal error per stream).
+   * @example streamUsage: (chunk) => chunk.usage ? { input: chunk.usage.prompt_tokens, output: chunk.usage.completion_tokens } : undefined
+   */
+  readonly streamUsage?: (chunk: C) => TokenUsage | undefined;
 }
 
 /** The families handles bind to. */
@@ -85,6 +112,8 @@ export interface HandleFamilies {
   readonly llm: HistogramFamily;
   readonly tokens: HistogramFamily;
   readonly active: GaugeFamily;
+  /** Chunk histograms and stream outcomes of LLM handles. */
+  readonly streams: StreamFamilies;
 }
 
 function requireName(value: unknown, path: string): string {
@@ -154,6 +183,7 @@ export class HandleFactory {
   /** Handles in every cache above but `byMapper`'s (each mapper's map is capped on its own). */
   private cachedCount = 0;
   private readonly tokens: HistogramFamily;
+  private readonly streams: StreamFamilies;
 
   constructor(f: HandleFamilies, ctx: RecorderContext) {
     // `nameIndex`: where the handle's name sits among its family's labels.
@@ -167,6 +197,7 @@ export class HandleFactory {
       llm: kind('llm', f.llm, 2),
     };
     this.tokens = f.tokens;
+    this.streams = f.streams;
   }
 
   private cache<K>(map: Map<K, Handle>, key: K, h: Handle): Handle {
@@ -215,30 +246,41 @@ export class HandleFactory {
     return this.paired(this.tools, agent, name, () => new Handle(this.kinds.tool, name, [name, agent]));
   }
 
-  llm<T>(options: LlmCallOptions<T>): LlmCallHandle {
+  llm<T, C>(options: LlmCallOptions<T, C>): LlmCallHandle {
     const o = requireObject(options, 'llm options');
     const model = requireName(o.model, 'llm options.model');
     const provider = optionalName(o.provider, 'llm options.provider', '');
     const operation = optionalName(o.operation, 'llm options.operation', 'chat');
     const agent = optionalName(o.agent, 'llm options.agent', '');
     if (o.usage !== undefined && typeof o.usage !== 'function') throw new ConfigError('llm options.usage', 'a function', o.usage);
+    if (o.streamUsage !== undefined && typeof o.streamUsage !== 'function') {
+      throw new ConfigError('llm options.streamUsage', 'a function', o.streamUsage);
+    }
+    if (o.stream !== undefined && typeof o.stream !== 'boolean') throw new ConfigError('llm options.stream', 'a boolean', o.stream);
     const usage = o.usage as ((result: never) => TokenUsage | undefined) | undefined;
+    const chunkUsage = (o.streamUsage ?? o.usage) as ((chunk: never) => TokenUsage | undefined) | undefined;
+    const streamed = o.stream !== false;
     const base = [operation, provider, model, agent];
     const make = (): Handle =>
       new Handle(this.kinds.llm, model, base, {
         input: this.tokens.child([...base, 'input']),
         output: this.tokens.child([...base, 'output']),
         usage,
+        stream: streamed ? new StreamBinding(this.streams, base, chunkUsage) : undefined,
       });
     // Length-prefixed (injective): names may contain any separator we could pick.
-    const key = labelKey(base, 'l');
-    if (usage === undefined) return this.llms.get(key) ?? this.cache(this.llms, key, make());
-    // Handles with a mapper are cached per mapper identity, so calling obs.llm() per request with
-    // a module-level mapper binds once; a fresh closure per call still works, just uncached.
-    let perMapper = this.byMapper.get(usage);
+    // The prefix tells apart handles sharing a mapper in different roles (usage, streamUsage, both).
+    const key = labelKey(base, `${streamed ? 'l' : 'n'}${o.usage === undefined ? 0 : 1}${o.streamUsage === undefined ? 0 : 1}`);
+    // Handles with mappers are cached per mapper identity, so calling obs.llm() per request with
+    // module-level mappers binds once; a fresh closure per call still works, just uncached. Two
+    // different mappers (usage and streamUsage) are one identity too many: such handles are not cached.
+    const mapper = o.streamUsage === undefined || o.streamUsage === o.usage ? usage : o.usage === undefined ? chunkUsage : null;
+    if (mapper === null) return make();
+    if (mapper === undefined) return this.llms.get(key) ?? this.cache(this.llms, key, make());
+    let perMapper = this.byMapper.get(mapper);
     if (perMapper === undefined) {
       perMapper = new Map();
-      this.byMapper.set(usage, perMapper);
+      this.byMapper.set(mapper, perMapper);
     }
     const hit = perMapper.get(key);
     if (hit !== undefined) return hit;

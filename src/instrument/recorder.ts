@@ -12,6 +12,7 @@ import type { Diag } from '../internal/diag.js';
 import type { CallSpan, CallTracer, SpanSubject } from '../internal/span-hook.js';
 import type { ObservationTap } from '../internal/tap.js';
 import type { GaugeFamily, GaugeSeries, HistogramFamily, HistogramSeries } from '../metrics/store.js';
+import { observeStream, type StreamBinding, type StreamOwner } from './stream.js';
 
 /** Token counts of one LLM call. Missing or non-finite fields are not recorded. */
 export interface TokenUsage {
@@ -50,6 +51,8 @@ export interface TokenSeries {
   readonly input: HistogramSeries;
   readonly output: HistogramSeries;
   readonly usage: ((result: never) => TokenUsage | undefined) | undefined;
+  /** Where the handle's streamed results go; undefined when streams are not observed (`stream: false`). */
+  readonly stream: StreamBinding | undefined;
 }
 
 /**
@@ -63,6 +66,8 @@ interface Extras {
   readonly usage: ((result: never) => TokenUsage | undefined) | undefined;
   readonly inputTokens: HistogramSeries | undefined;
   readonly outputTokens: HistogramSeries | undefined;
+  /** Streamed results (LLM handles): a result that is a stream ends the call at its last chunk. */
+  readonly stream: StreamBinding | undefined;
   /** Error series by `error_type`, bound on first use. */
   errors: Map<string, HistogramSeries> | undefined;
   /** The raw names, kept only when the label policy changed one (spans get them unsanitized). */
@@ -73,7 +78,10 @@ interface Extras {
 
 // One literal for every recorder, so all extras share one shape.
 function extras(taps: readonly ObservationTap[] | undefined, tokens: TokenSeries | undefined): Extras {
-  return { taps, usage: tokens?.usage, inputTokens: tokens?.input, outputTokens: tokens?.output, errors: undefined, rawNames: undefined, spanCache: undefined };
+  return {
+    taps, usage: tokens?.usage, inputTokens: tokens?.input, outputTokens: tokens?.output, stream: tokens?.stream,
+    errors: undefined, rawNames: undefined, spanCache: undefined,
+  };
 }
 
 /** Whether the series' values (with a trailing `error_type`) are `base` unchanged. */
@@ -103,7 +111,7 @@ export interface RecorderKind {
  * Services bind one per name tuple, so each field here is paid per tuple: what a kind
  * shares lives in `shared`.
  */
-export class Recorder<K extends RecorderKind = RecorderKind> implements SpanSubject {
+export class Recorder<K extends RecorderKind = RecorderKind> implements SpanSubject, StreamOwner {
   /** The primary name (agent, workflow, step, tool or model). */
   readonly name: string;
   private readonly ok: HistogramSeries;
@@ -174,19 +182,19 @@ export class Recorder<K extends RecorderKind = RecorderKind> implements SpanSubj
     (this.active as GaugeSeries).value -= 1;
   }
 
-  /** `span` (when the call has one) gets the same end time; its exemplar goes on the observation. */
+  /**
+   * `span` (when the call has one) gets the same end time; its exemplar goes on the observation.
+   * A stream result of an LLM handle is observed instead, and ends the call at its last chunk.
+   */
   success(t0: number, result: unknown, span?: CallSpan): void {
+    const x = this.x;
+    const stream = x?.stream;
+    if (stream !== undefined && typeof result === 'object' && result !== null && observeStream(this, stream, t0, result, span)) return;
     let t1 = NaN;
     try {
       this.ended();
       t1 = this.now();
-      const d = this.elapsed(t0, t1);
-      const x = this.x;
-      if (d !== undefined) {
-        const ex = span?.exemplar;
-        const b = ex === undefined ? this.ok.observe(d) : this.ok.observeWithExemplar(d, ex, this.exemplarTime(t1));
-        if (x !== undefined && x.taps !== undefined) notify(x.taps, b, false);
-      }
+      this.observeOk(t0, t1, span);
       const usage = x?.usage;
       if (usage !== undefined) {
         const u = this.usageOf(usage, result);
@@ -199,6 +207,55 @@ export class Recorder<K extends RecorderKind = RecorderKind> implements SpanSubj
       this.ctx.diag.error('record', e);
     }
     if (span !== undefined) span.ok(t1);
+  }
+
+  /** The success observation of a call that ended at `t1`, with the span's exemplar. */
+  private observeOk(t0: number, t1: number, span: CallSpan | undefined): void {
+    const d = this.elapsed(t0, t1);
+    if (d === undefined) return;
+    const ex = span?.exemplar;
+    const b = ex === undefined ? this.ok.observe(d) : this.ok.observeWithExemplar(d, ex, this.exemplarTime(t1));
+    const taps = this.x?.taps;
+    if (taps !== undefined) notify(taps, b, false);
+  }
+
+  /** {@link StreamOwner}: a stream's end (completed, cancelled, or never read) ends its call as a success. */
+  endStream(t0: number, t1: number, usage: TokenUsage | undefined, span: CallSpan | undefined): void {
+    try {
+      this.ended();
+      this.observeOk(t0, t1, span);
+      this.streamUsage(usage, span);
+    } catch (e) {
+      this.ctx.diag.error('record', e);
+    }
+    if (span !== undefined) span.ok(t1);
+  }
+
+  /** {@link StreamOwner}: an error mid-stream fails the call; the tokens reported before it are still counted. */
+  failStream(t0: number, err: unknown, usage: TokenUsage | undefined, span: CallSpan | undefined): void {
+    this.streamUsage(usage, span);
+    this.failure(t0, err, span);
+  }
+
+  private streamUsage(usage: TokenUsage | undefined, span: CallSpan | undefined): void {
+    if (usage === undefined) return;
+    this.recordUsage(usage);
+    span?.usage(usage.input, usage.output);
+  }
+
+  /** {@link StreamOwner}: the recorder's clock. */
+  readClock(): number {
+    return this.now();
+  }
+
+  /** {@link StreamOwner}. */
+  exemplarTimeOf(t1: number): number {
+    return this.exemplarTime(t1);
+  }
+
+  /** {@link StreamOwner}. */
+  internalError(component: string, err: unknown): void {
+    this.ctx.diag.error(component, err);
   }
 
   failure(t0: number, err: unknown, span?: CallSpan): void {

@@ -53,6 +53,8 @@ export interface CallSpan {
   run(fn: (this: unknown, ...args: unknown[]) => unknown, thisArg: unknown, args: readonly unknown[]): unknown;
   /** Token usage of an LLM call (`gen_ai.usage.*`). */
   usage(input: number | undefined, output: number | undefined): void;
+  /** A streamed call's end: how its stream ended and how many chunks it gave (set before `ok`/`fail`). */
+  stream(outcome: string, chunks: number): void;
   /** Ends the span as a success at `t1` (NaN: let the tracer read its own clock). */
   ok(t1: number): void;
   /** Ends the span as a failure: `error.type`, error status and an `exception` event. */

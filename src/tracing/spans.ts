@@ -39,6 +39,8 @@ export const SPAN_ATTRIBUTES = Object.freeze({
   exceptionMessage: 'exception.message',
   step: 'agentobs.workflow.step',
   correlationId: 'agentobs.correlation_id',
+  streamOutcome: 'agentobs.stream.outcome',
+  streamChunks: 'agentobs.stream.chunks',
 } as const);
 
 /** Longest `exception.message` we record; longer ones are cut and end in `…`. */
@@ -222,6 +224,15 @@ class LiveCall implements CallSpan {
     }
   }
 
+  stream(outcome: string, chunks: number): void {
+    try {
+      this.span.setAttribute(SPAN_ATTRIBUTES.streamOutcome, outcome);
+      this.span.setAttribute(SPAN_ATTRIBUTES.streamChunks, chunks);
+    } catch (e) {
+      this.state.ctx.diag.error('tracing', e);
+    }
+  }
+
   ok(t1: number): void {
     try {
       this.span.end(this.state.spanTime(this.base, t1));
@@ -252,6 +263,7 @@ class PassiveCall implements CallSpan {
     return fn.apply(thisArg, args as unknown[]);
   }
   usage(): void {}
+  stream(): void {}
   ok(): void {}
   fail(): void {}
 }
