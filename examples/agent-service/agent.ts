@@ -16,7 +16,10 @@ import type { Logger } from 'pino';
 import { ToolsUnavailableError, errorCode, type ResponseHeaders } from './errors.js';
 import type { ToolName } from './faults.js';
 import { rngFor, type Rng } from './random.js';
-import { MODELS, PROVIDER, type ChatCompletion, type ChatMessage, type ChatUsage, type ModelSpec, type SimulatedLlm } from './simulated-llm.js';
+import {
+  MODELS, PROVIDER, type ChatChunk, type ChatCompletion, type ChatMessage, type ChatRequest, type ChatStream, type ChatUsage, type LlmContext,
+  type ModelSpec, type SimulatedLlm,
+} from './simulated-llm.js';
 import type { StatsLedger } from './stats.js';
 import {
   extractExpression, terms, type CalculatorArgs, type KbLookupArgs, type Source, type ToolResult, type Toolbox, type WebSearchArgs,
@@ -190,6 +193,18 @@ export function fallbackReply(question: string, facts: number): string {
 
 type Draft = { readonly completion: ChatCompletion } | { readonly fallback: unknown };
 
+/** Reads a streamed completion to its end: the deltas joined, the usage and finish reason of the last chunk. */
+async function collect(stream: ChatStream): Promise<ChatCompletion> {
+  let content = '';
+  let last: ChatChunk | undefined;
+  for await (const chunk of stream) {
+    content += chunk.delta;
+    last = chunk;
+  }
+  if (last === undefined || last.usage === null || last.finishReason === null) throw new TypeError('the stream ended without its final chunk');
+  return { id: last.id, model: last.model, content, finishReason: last.finishReason, usage: last.usage, headers: stream.headers };
+}
+
 export function createSupportAgent(options: SupportAgentOptions): SupportAgent {
   const { obs, llm, ledger, seed, llmPolicy, tokenBudget, log } = options;
 
@@ -210,6 +225,16 @@ export function createSupportAgent(options: SupportAgentOptions): SupportAgent {
     Object.values(MODELS).map((m) => [
       m.name,
       obs.instrumentLlmCall(chat, { model: m.name, provider: PROVIDER, operation: 'chat', agent: AGENT_NAME, usage }),
+    ]),
+  );
+  // Drafts stream, as chat UIs do: the wrapped call is recorded to its last chunk, with time to
+  // first chunk, time per output chunk and the usage of the final chunk.
+  const chunkUsage = (c: ChatChunk) => (c.usage === null ? undefined : { input: c.usage.prompt_tokens, output: c.usage.completion_tokens });
+  const streamChat = llm.stream.bind(llm);
+  const stream = new Map(
+    Object.values(MODELS).map((m) => [
+      m.name,
+      obs.instrumentLlmCall(streamChat, { model: m.name, provider: PROVIDER, operation: 'chat', agent: AGENT_NAME, usage: chunkUsage }),
     ]),
   );
 
@@ -266,6 +291,12 @@ export function createSupportAgent(options: SupportAgentOptions): SupportAgent {
       }
     }
 
+    /** The streaming client of `model`, read to the end into one completion. */
+    function streamed(model: ModelSpec['name']): ((request: ChatRequest, ctx: LlmContext) => Promise<ChatCompletion>) | undefined {
+      const open = stream.get(model);
+      return open === undefined ? undefined : async (request, ctx) => collect(await open(request, ctx));
+    }
+
     /**
      * One model call through the LLM policy; each attempt is an instrumented call, recorded in
      * the ledger, the task report, the rate-limit gauges and the token budget. With
@@ -276,7 +307,7 @@ export function createSupportAgent(options: SupportAgentOptions): SupportAgent {
     async function callModel(
       purpose: 'draft' | 'review', model: ModelSpec, messages: readonly ChatMessage[], maxTokens: number, fallback: boolean,
     ): Promise<Draft> {
-      const fn = complete.get(model.name);
+      const fn = purpose === 'draft' ? streamed(model.name) : complete.get(model.name);
       if (fn === undefined) throw new TypeError(`no instrumented client for ${model.name}`);
       let attempts = 0;
       const settled: Promise<unknown>[] = [];

@@ -62,10 +62,36 @@ export interface LlmContext {
   readonly signal?: AbortSignal | undefined;
 }
 
+/** One streamed chunk, OpenAI-shaped: a content delta; the last one carries the usage (`stream_options.include_usage`). */
+export interface ChatChunk {
+  readonly id: string;
+  readonly model: string;
+  readonly delta: string;
+  readonly finishReason: 'stop' | 'length' | null;
+  readonly usage: ChatUsage | null;
+}
+
+/** A streamed completion: an async iterable of chunks with the response headers, as an SDK's stream object. */
+export interface ChatStream extends AsyncIterable<ChatChunk> {
+  readonly headers: ResponseHeaders;
+}
+
 export interface SimulatedLlm {
   /** One chat completion; rejects with a {@link ServiceError} subclass on injected or real failures. */
   complete(request: ChatRequest, ctx: LlmContext): Promise<ChatCompletion>;
+  /**
+   * The same completion, streamed: resolves once the response starts (failures reject here, as
+   * an HTTP error status does), then yields content chunks; the first after about a third of
+   * the call's latency, the rest spread over the remainder. Aborting the signal mid-stream makes
+   * the next chunk reject with its reason.
+   */
+  stream(request: ChatRequest, ctx: LlmContext): Promise<ChatStream>;
 }
+
+/** Chunks per streamed reply, at most (fewer for short replies). */
+const STREAM_CHUNKS = 8;
+/** Share of a streamed call's latency before its first chunk. */
+const FIRST_CHUNK_SHARE = 0.3;
 
 /** Roughly four characters per token, as for English with BPE tokenizers, plus per-message overhead. */
 export function countPromptTokens(messages: readonly ChatMessage[]): number {
@@ -163,51 +189,83 @@ export function createSimulatedLlm(faults: () => Faults): SimulatedLlm {
   const specs = new Map<string, ModelSpec>(Object.values(MODELS).map((m) => [m.name, m]));
   const quotas = new Map<string, Quota>(Object.values(MODELS).map((m) => [m.name, new Quota(m)]));
   let completions = 0;
-  return {
-    async complete(request, { rng, signal }) {
-      // Always four draws before the first await (see tools.ts for why), whatever the mode.
-      const f = faults();
-      const fail = rng.chance(f.llmErrorRate);
-      const u = rng.next();
-      const spec = specs.get(request.model);
-      const latency = sampleLatencyMs(rng, f.llmLatencyMs * (spec?.latencyFactor ?? 1), f.llmLatencyJitterMs * (spec?.latencyFactor ?? 1));
-      const maxTokens = Math.max(1, Math.floor(request.maxTokens));
-      const completionTokens = rng.int(Math.min(16, maxTokens), maxTokens);
 
-      if (spec === undefined) throw new TypeError(`unknown model ${request.model}`);
-      const quota = quotas.get(spec.name) as Quota;
-      const promptTokens = countPromptTokens(request.messages);
-      if (promptTokens + maxTokens > spec.contextWindow) {
+  /**
+   * Everything up to the reply: the random draws, the fault modes, the failure delays. Resolves
+   * with the reply's latency and contents; rejects as the provider would.
+   */
+  async function start(request: ChatRequest, { rng, signal }: LlmContext): Promise<{ latencyMs: number; completion: ChatCompletion }> {
+    // Always four draws before the first await (see tools.ts for why), whatever the mode.
+    const f = faults();
+    const fail = rng.chance(f.llmErrorRate);
+    const u = rng.next();
+    const spec = specs.get(request.model);
+    const latency = sampleLatencyMs(rng, f.llmLatencyMs * (spec?.latencyFactor ?? 1), f.llmLatencyJitterMs * (spec?.latencyFactor ?? 1));
+    const maxTokens = Math.max(1, Math.floor(request.maxTokens));
+    const completionTokens = rng.int(Math.min(16, maxTokens), maxTokens);
+
+    if (spec === undefined) throw new TypeError(`unknown model ${request.model}`);
+    const quota = quotas.get(spec.name) as Quota;
+    const promptTokens = countPromptTokens(request.messages);
+    if (promptTokens + maxTokens > spec.contextWindow) {
+      await sleep(latency * 0.05, signal);
+      throw new ContextLengthError(spec.name, promptTokens, spec.contextWindow);
+    }
+    switch (f.llmMode) {
+      case 'hard_fail':
+        // An outage answers fast, with a 503.
         await sleep(latency * 0.05, signal);
-        throw new ContextLengthError(spec.name, promptTokens, spec.contextWindow);
-      }
-      switch (f.llmMode) {
-        case 'hard_fail':
-          // An outage answers fast, with a 503.
-          await sleep(latency * 0.05, signal);
-          throw new ProviderUnavailableError(spec.name, quota.take(0));
-        case 'throttle':
-          await sleep(latency * 0.05, signal);
-          throw new RateLimitError(spec.name, f.llmThrottleRetryAfterMs, { ...quota.take(0, true), ...retryAfterHeaders(f.llmThrottleRetryAfterMs) });
-        case 'slow':
-        case 'normal':
-          break;
-      }
-      if (fail) {
-        const mode = pickFailure(u);
-        await sleep(mode.delayMs(latency), signal);
-        throw mode.make(spec.name, latency, quota.take(0));
-      }
-      await sleep(f.llmMode === 'slow' ? f.llmSlowMs : latency, signal);
-      const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
-      return {
+        throw new ProviderUnavailableError(spec.name, quota.take(0));
+      case 'throttle':
+        await sleep(latency * 0.05, signal);
+        throw new RateLimitError(spec.name, f.llmThrottleRetryAfterMs, { ...quota.take(0, true), ...retryAfterHeaders(f.llmThrottleRetryAfterMs) });
+      case 'slow':
+      case 'normal':
+        break;
+    }
+    if (fail) {
+      const mode = pickFailure(u);
+      await sleep(mode.delayMs(latency), signal);
+      throw mode.make(spec.name, latency, quota.take(0));
+    }
+    const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+    return {
+      latencyMs: f.llmMode === 'slow' ? f.llmSlowMs : latency,
+      completion: {
         id: `cmpl-${(++completions).toString(36)}`,
         model: spec.name,
         content: compose(request.messages),
         finishReason: completionTokens === maxTokens ? 'length' : 'stop',
         usage,
         headers: quota.take(usage.total_tokens),
-      };
+      },
+    };
+  }
+
+  return {
+    async complete(request, ctx) {
+      const { latencyMs, completion } = await start(request, ctx);
+      await sleep(latencyMs, ctx.signal);
+      return completion;
+    },
+
+    async stream(request, ctx) {
+      const { latencyMs, completion: c } = await start(request, ctx);
+      // Split on word boundaries, so the chunks concatenate to exactly the reply.
+      const words = c.content.split(/(?<= )/);
+      const n = Math.max(1, Math.min(STREAM_CHUNKS, words.length));
+      const per = Math.ceil(words.length / n);
+      const deltas = Array.from({ length: n }, (_, i) => words.slice(i * per, (i + 1) * per).join('')).filter((d) => d !== '');
+      const gap = (latencyMs * (1 - FIRST_CHUNK_SHARE)) / Math.max(1, deltas.length - 1);
+      const signal = ctx.signal;
+      async function* chunks(): AsyncGenerator<ChatChunk, void, undefined> {
+        for (let i = 0; i < deltas.length; i++) {
+          await sleep(i > 0 ? gap : deltas.length === 1 ? latencyMs : latencyMs * FIRST_CHUNK_SHARE, signal);
+          const last = i === deltas.length - 1;
+          yield { id: c.id, model: c.model, delta: deltas[i] as string, finishReason: last ? c.finishReason : null, usage: last ? c.usage : null };
+        }
+      }
+      return Object.assign(chunks(), { headers: c.headers });
     },
   };
 }

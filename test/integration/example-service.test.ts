@@ -300,6 +300,27 @@ describe('example agent service under a burst of HTTP tasks', () => {
       expect(findSamples(exp(), 'gen_ai_client_token_usage_sum').reduce((n, s) => n + s.value, 0)).toBe(reported);
     });
 
+    it('records every streamed draft to its end: one completed stream and one time to first chunk per successful draft', () => {
+      const drafts = responses.flatMap((r) => r.body.llmCalls).filter((c) => c.purpose === 'draft' && c.ok);
+      expect(drafts.length).toBeGreaterThan(10);
+      const byModel = new Map<string, number>();
+      for (const d of drafts) byModel.set(d.model, (byModel.get(d.model) ?? 0) + 1);
+      for (const [model, n] of byModel) {
+        const labels = llmLabels(model);
+        expect(getValue(exp(), 'agentobs_llm_streams_total', { ...labels, outcome: 'completed' })).toBe(n);
+        // A stream cut by the policy's timeout after its first chunk has a first chunk too.
+        expect(getHistogram(exp(), 'gen_ai_client_operation_time_to_first_chunk_seconds', labels).count).toBeGreaterThanOrEqual(n);
+        // Several chunks per reply, each after the first timed.
+        expect(getHistogram(exp(), 'gen_ai_client_operation_time_per_output_chunk_seconds', labels).count).toBeGreaterThan(n);
+      }
+      // The service reads every stream to its end: none is cancelled or dropped.
+      const stopped = findSamples(exp(), 'agentobs_llm_streams_total').filter((s) => s.labels.outcome === 'cancelled' || s.labels.outcome === 'unconsumed');
+      expect(stopped.filter((s) => s.value !== 0)).toEqual([]);
+      // Reviews do not stream.
+      const reviewModels = new Set(responses.flatMap((r) => r.body.llmCalls).filter((c) => c.purpose === 'review').map((c) => c.model));
+      for (const m of reviewModels) if (!byModel.has(m)) expect(findSamples(exp(), 'agentobs_llm_streams_total', llmLabels(m))).toEqual([]);
+    });
+
     it('has cumulative buckets ending in +Inf == _count for every histogram series', () => {
       const histograms = [...exp().families.values()].filter((f) => f.type === 'histogram');
       expect(histograms.map((f) => f.name)).toEqual(

@@ -31,6 +31,34 @@ describe('public types', () => {
     obs.instrumentLlmCall(call, { model: 'm', usage: (res) => ({ input: res.tokens }) });
   });
 
+  it('for a function returning a stream, the mappers see its chunks', () => {
+    interface Chunk {
+      delta: string;
+      usage: { prompt_tokens: number } | null;
+    }
+    class SdkStream implements AsyncIterable<Chunk> {
+      async *[Symbol.asyncIterator](): AsyncIterator<Chunk> {}
+      controller = new AbortController();
+    }
+    const create = async (): Promise<SdkStream> => new SdkStream();
+    const wrapped = obs.instrumentLlmCall(create, {
+      model: 'm',
+      usage: (chunk) => {
+        expectTypeOf(chunk).toEqualTypeOf<Chunk>();
+        return chunk.usage ? { input: chunk.usage.prompt_tokens } : undefined;
+      },
+      streamUsage: (chunk) => {
+        expectTypeOf(chunk).toEqualTypeOf<Chunk>();
+        return undefined;
+      },
+    });
+    expectTypeOf(wrapped).toEqualTypeOf(create);
+    const web = (): ReadableStream<Uint8Array> => new ReadableStream();
+    obs.instrumentLlmCall(web, { model: 'm', usage: (c) => (expectTypeOf(c).toEqualTypeOf<Uint8Array>(), undefined) });
+    // @ts-expect-error: a chunk has no stream methods
+    obs.instrumentLlmCall(create, { model: 'm', usage: (c) => ({ input: c.controller.signal.aborted ? 1 : 0 }) });
+  });
+
   it('handles keep run() return types, sync stays sync', () => {
     expectTypeOf(obs.step('plan').run(() => 42)).toEqualTypeOf<number>();
     expectTypeOf(obs.tool('t').run(async () => 'x')).toEqualTypeOf<Promise<string>>();

@@ -1,6 +1,6 @@
 /** LLM providers: latency, tokens, throttling and rate-limit headroom per provider and model. */
 import {
-  llmCallDuration, llmThrottled, llmTimeToFirstChunk, llmTokenUsage, rateLimitLimit, rateLimitRemaining, rateLimitUtilization, tokenBudgetLimit,
+  llmCallDuration, llmStreams, llmThrottled, llmTimePerOutputChunk, llmTimeToFirstChunk, llmTokenUsage, rateLimitLimit, rateLimitRemaining, rateLimitUtilization, tokenBudgetLimit,
   tokenBudgetUsage, tokenBudgetUtilization,
 } from '../../../catalog/metrics.js';
 import type { ResolvedGenerateConfig } from '../../config.js';
@@ -29,22 +29,44 @@ export function llmProvidersDashboard(config: ResolvedGenerateConfig): Dashboard
             targets: latencyTargets(llmCallDuration, { extra, match: agent, by: ['gen_ai_request_model'] }),
           },
           {
-            title: 'Time to first chunk (p95)',
-            description: 'Streaming calls only: 95th percentile time from request to the first streamed chunk.',
-            unit: 's',
-            width: 12,
-            targets: latencyTargets(llmTimeToFirstChunk, { extra, match: agent, by: ['gen_ai_request_model'] }, [0.95]),
-          },
-          {
             title: 'Operations per second',
             description: 'LLM calls per second by operation (chat, embeddings…) and model.',
             unit: 'ops',
-            width: 12,
+            width: 24,
             targets: [
               {
                 expr: callRate(llmCallDuration, RATE, { extra, match: agent, by: ['gen_ai_operation_name', 'gen_ai_request_model'] }),
                 legend: '{{gen_ai_operation_name}} {{gen_ai_request_model}}',
               },
+            ],
+          },
+        ],
+      },
+      {
+        title: 'Streams',
+        panels: [
+          {
+            title: 'Time to first chunk (p95)',
+            description: 'Streamed calls only: 95th percentile time from request to the first chunk, observed as it arrives; exemplars link to traces.',
+            unit: 's',
+            width: 8,
+            targets: latencyTargets(llmTimeToFirstChunk, { extra, match: agent, by: ['gen_ai_request_model'] }, [0.95]),
+          },
+          {
+            title: 'Time per output chunk',
+            description: 'Streamed calls only: p50 and p95 of the time between consecutive chunks (a slow provider, or a consumer reading slowly: nothing is read ahead).',
+            unit: 's',
+            width: 8,
+            targets: latencyTargets(llmTimePerOutputChunk, { extra, match: agent, by: ['gen_ai_request_model'] }, [0.5, 0.95]),
+          },
+          {
+            title: 'Streams by outcome',
+            description: 'Streamed calls per second by how they ended: completed, failed mid-stream, cancelled by the consumer, or dropped unread.',
+            unit: 'ops',
+            width: 8,
+            stacked: true,
+            targets: [
+              { expr: counterRate(llmStreams, RATE, { extra, match: agent, by: ['gen_ai_request_model', 'outcome'] }), legend: '{{gen_ai_request_model}} {{outcome}}' },
             ],
           },
         ],
