@@ -1,7 +1,7 @@
 export {
   METRICS, CALL_DURATION_BUCKETS, AGENT_DURATION_BUCKETS, WORKFLOW_DURATION_BUCKETS, TOKEN_BUCKETS,
   SHORT_DURATION_BUCKETS, ATTEMPT_BUCKETS, GC_DURATION_BUCKETS, HTTP_DURATION_BUCKETS, CHUNK_INTERVAL_BUCKETS, httpServerRequestDuration, correlationIdsReplaced, scrapes,
-  llmCallDuration, llmTokenUsage, llmTimeToFirstChunk, llmTimePerOutputChunk, llmStreams, agentDuration, toolDuration,
+  llmCallDuration, llmTokenUsage, llmTimeToFirstChunk, llmTimePerOutputChunk, llmStreams, llmTokenDetails, llmCost, agentDuration, toolDuration,
   workflowDuration, stepDuration,
   operationActive, poolUsage, poolLimit, poolUtilization, poolWaitTime, poolRejections, rateLimitLimit,
   rateLimitRemaining, rateLimitUtilization, rateLimitHeadersInvalid, llmThrottled, tokenBudgetUsage, tokenBudgetLimit, tokenBudgetUtilization,

@@ -125,6 +125,20 @@ export const llmStreams = counter({
   labels: [...LLM_LABELS, 'outcome'],
 });
 
+export const llmTokenDetails = counter({
+  name: 'agentobs_llm_token_details_total',
+  unit: '',
+  help: 'Tokens of GenAI client operations by detail, where providers report them: cache_read and cache_write are part of the input tokens, reasoning is part of the output tokens (never add them to gen_ai_client_token_usage).',
+  labels: [...LLM_LABELS, 'gen_ai_token_type'],
+});
+
+export const llmCost = counter({
+  name: 'agentobs_llm_cost_total',
+  unit: '',
+  help: 'Cost of GenAI client operations, from the configured price table (per million tokens of each kind), in the currency the currency label names.',
+  labels: [...LLM_LABELS, 'currency'],
+});
+
 export const agentDuration = histogram({
   name: 'gen_ai_invoke_agent_duration_seconds',
   unit: 'seconds',
@@ -504,8 +518,8 @@ export const buildInfo = gauge({
 
 /** Every catalog entry, in documentation order. */
 export const METRICS = Object.freeze([
-  llmCallDuration, llmTokenUsage, llmTimeToFirstChunk, llmTimePerOutputChunk, llmStreams, agentDuration, toolDuration,
-  workflowDuration, stepDuration, operationActive, httpServerRequestDuration,
+  llmCallDuration, llmTokenUsage, llmTimeToFirstChunk, llmTimePerOutputChunk, llmStreams, llmTokenDetails, llmCost, agentDuration,
+  toolDuration, workflowDuration, stepDuration, operationActive, httpServerRequestDuration,
   poolUsage, poolLimit, poolUtilization, poolWaitTime, poolRejections,
   rateLimitLimit, rateLimitRemaining, rateLimitUtilization, rateLimitHeadersInvalid, llmThrottled,
   tokenBudgetUsage, tokenBudgetLimit, tokenBudgetUtilization,
