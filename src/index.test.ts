@@ -42,6 +42,7 @@ describe('public surface', () => {
       'TimeoutError',
       'TokenBudgetExceededError',
       'VERSION',
+      'anthropicUsage',
       'catalog',
       'createObservability',
       'defaultErrorType',
@@ -56,6 +57,7 @@ describe('public surface', () => {
       'isTokenBudgetExceededError',
       'isValidCorrelationId',
       'loadSlos',
+      'openaiUsage',
       'retryAfterMs',
     ]);
   });

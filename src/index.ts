@@ -8,7 +8,8 @@ export type {
   OperationHandle, WorkflowHandle, LlmCallHandle, LlmCallOptions, StreamChunk, UsageInput, ToolOptions, StepOptions, OperationKind, AnyFunction,
 } from './instrument/handles.js';
 export { OPERATION_KINDS } from './instrument/handles.js';
-export type { TokenUsage } from './instrument/recorder.js';
+export type { TokenUsage, ModelPrice, PricingOptions } from './instrument/usage.js';
+export { openaiUsage, anthropicUsage } from './instrument/usage.js';
 export { defaultErrorType } from './instrument/error-type.js';
 export type { DiagLogger } from './internal/diag.js';
 export type {

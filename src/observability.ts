@@ -6,7 +6,7 @@
  */
 import { Registry } from 'prom-client';
 import {
-  METRICS, agentDuration, scrapes, llmCallDuration, llmTimePerOutputChunk, llmTimeToFirstChunk, llmStreams, llmTokenUsage, operationActive, stepDuration, toolDuration, workflowDuration,
+  METRICS, agentDuration, scrapes, llmCallDuration, llmCost, llmTokenDetails, llmTimePerOutputChunk, llmTimeToFirstChunk, llmStreams, llmTokenUsage, operationActive, stepDuration, toolDuration, workflowDuration,
   type CatalogHistogramName, type CatalogMetricName,
 } from './catalog/metrics.js';
 import { assertLabelName, validateBuckets } from './catalog/naming.js';
@@ -15,6 +15,7 @@ import { boolean, object, optionalFunc, optionsObject, positiveInt, stringSet } 
 import { ConfigError } from './errors.js';
 import { createExposition, type ExpositionApi } from './exposition/index.js';
 import { defaultErrorType, errorTypeFilter as errorTypeFilter_ } from './instrument/error-type.js';
+import { resolvePricing, type PriceTable, type PricingOptions } from './instrument/usage.js';
 import {
   HandleFactory, type AnyFunction, type LlmCallHandle, type LlmCallOptions, type StreamChunk, type UsageInput, type OperationHandle, type OperationKind,
   type StepOptions, type ToolOptions, type WorkflowHandle,
@@ -76,6 +77,12 @@ export interface ObservabilityOptions {
   readonly errorTypes?: readonly string[];
   /** Monotonic clock in milliseconds; inject one in tests. @default performance.now */
   readonly clock?: () => number;
+  /**
+   * Prices per million tokens, by model: LLM calls to a listed model add their cost to
+   * `agentobs_llm_cost_total{currency}` (cached input at the cache prices, reasoning as output).
+   * @example pricing: { currency: 'USD', models: { 'gpt-4o': { input: 2.5, cacheRead: 1.25, output: 10 } } }
+   */
+  readonly pricing?: PricingOptions;
   /**
    * SLOs evaluated in-process (`obs.sla`) from the same calls the metrics record; see
    * `defineSlo` and `loadSlos`. Latency thresholds must be bucket boundaries (overrides included).
@@ -181,6 +188,7 @@ interface Resolved {
   readonly runtimeMetrics: boolean;
   readonly errorType: (error: unknown) => string;
   readonly slos: readonly ResolvedSlo[];
+  readonly pricing: PriceTable | undefined;
 }
 
 function resolveOptions(options: ObservabilityOptions): Resolved {
@@ -206,11 +214,14 @@ function resolveOptions(options: ObservabilityOptions): Resolved {
   const buckets = resolveBuckets(options.buckets);
   const slos = resolveSlos(options.slos, 'slos', { buckets: (name) => buckets.get(name), allowed: labelPolicy.allow });
   const logger = options.logger === false ? undefined : (options.logger ?? stderrLogger);
-  return { kernel: { registry, labelPolicy, buckets, logger, clock, errorTypeFilter }, runtimeMetrics, errorType, slos };
+  const pricing = resolvePricing(options.pricing);
+  return { kernel: { registry, labelPolicy, buckets, logger, clock, errorTypeFilter }, runtimeMetrics, errorType, slos, pricing };
 }
 
 /** The handles capability: pre-bound handles over the catalog's duration histograms, fed to the SLA taps and call tracers. */
-function createHandles(kernel: Kernel, errorType: (error: unknown) => string, sla: SlaEngine, tracing: Tracing): HandleFactory {
+function createHandles(
+  kernel: Kernel, errorType: (error: unknown) => string, sla: SlaEngine, tracing: Tracing, pricing: PriceTable | undefined,
+): HandleFactory {
   return new HandleFactory(
     {
       agent: kernel.histogram(agentDuration),
@@ -221,9 +232,12 @@ function createHandles(kernel: Kernel, errorType: (error: unknown) => string, sl
       tokens: kernel.histogram(llmTokenUsage),
       active: kernel.gauge(operationActive),
       streams: { firstChunk: kernel.histogram(llmTimeToFirstChunk), perChunk: kernel.histogram(llmTimePerOutputChunk), streams: kernel.counter(llmStreams) },
+      tokenDetails: kernel.counter(llmTokenDetails),
+      cost: kernel.counter(llmCost),
     },
     // Resolved once per recorder, when it is bound: without SLOs `taps` is undefined and recorders get none.
     { clock: kernel.clock, diag: kernel.diag, errorType, taps: sla.tapsFor, tracer: tracing.callTracer },
+    pricing,
   );
 }
 
@@ -274,7 +288,7 @@ export function createObservability(options: ObservabilityOptions = {}): Observa
   const tracing = createTracing(kernel, options.tracing);
   const sla = createSla(kernel, o.slos);
   const resilience = createResilience(kernel, tracing);
-  const handles = createHandles(kernel, o.errorType, sla, tracing);
+  const handles = createHandles(kernel, o.errorType, sla, tracing, o.pricing);
 
   return {
     registry,

@@ -4,8 +4,9 @@
  */
 import { ConfigError } from '../errors.js';
 import { labelKey } from '../metrics/labels.js';
-import type { GaugeFamily, HistogramFamily } from '../metrics/store.js';
+import type { CounterFamily, GaugeFamily, HistogramFamily } from '../metrics/store.js';
 import { StreamBinding, type StreamFamilies } from './stream.js';
+import { TokenRecorder, type PriceTable } from './usage.js';
 import { defaultClock, Recorder, runWith, wrapWith, type RecorderContext, type RecorderKind, type TokenUsage } from './recorder.js';
 
 /** The kinds of unit this package instruments. */
@@ -114,6 +115,10 @@ export interface HandleFamilies {
   readonly active: GaugeFamily;
   /** Chunk histograms and stream outcomes of LLM handles. */
   readonly streams: StreamFamilies;
+  /** Cache and reasoning tokens of LLM handles. */
+  readonly tokenDetails: CounterFamily;
+  /** Cost of LLM calls, when a price table is given. */
+  readonly cost: CounterFamily;
 }
 
 function requireName(value: unknown, path: string): string {
@@ -184,8 +189,15 @@ export class HandleFactory {
   private cachedCount = 0;
   private readonly tokens: HistogramFamily;
   private readonly streams: StreamFamilies;
+  private readonly tokenDetails: CounterFamily;
+  private readonly cost: CounterFamily;
 
-  constructor(f: HandleFamilies, ctx: RecorderContext) {
+  constructor(
+    f: HandleFamilies,
+    ctx: RecorderContext,
+    /** Turns usage into cost, by model. */
+    private readonly pricing?: PriceTable,
+  ) {
     // `nameIndex`: where the handle's name sits among its family's labels.
     const kind = (k: OperationKind, family: HistogramFamily, nameIndex: number): HandleKind =>
       ({ kind: k, family, nameIndex, active: f.active, ctx, trustedClock: ctx.clock === defaultClock, factory: this });
@@ -198,6 +210,20 @@ export class HandleFactory {
     };
     this.tokens = f.tokens;
     this.streams = f.streams;
+    this.tokenDetails = f.tokenDetails;
+    this.cost = f.cost;
+  }
+
+  private tokenRecorder(base: readonly string[], model: string): TokenRecorder {
+    const p = this.pricing;
+    const price = p?.priceOf(model);
+    return new TokenRecorder(
+      this.tokens.child([...base, 'input']),
+      this.tokens.child([...base, 'output']),
+      this.tokenDetails,
+      base,
+      p === undefined || price === undefined ? undefined : { family: this.cost, currency: p.currency, price },
+    );
   }
 
   private cache<K>(map: Map<K, Handle>, key: K, h: Handle): Handle {
@@ -263,8 +289,7 @@ export class HandleFactory {
     const base = [operation, provider, model, agent];
     const make = (): Handle =>
       new Handle(this.kinds.llm, model, base, {
-        input: this.tokens.child([...base, 'input']),
-        output: this.tokens.child([...base, 'output']),
+        tokens: this.tokenRecorder(base, model),
         usage,
         stream: streamed ? new StreamBinding(this.streams, base, chunkUsage) : undefined,
       });

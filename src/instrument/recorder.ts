@@ -13,12 +13,9 @@ import type { CallSpan, CallTracer, SpanSubject } from '../internal/span-hook.js
 import type { ObservationTap } from '../internal/tap.js';
 import type { GaugeFamily, GaugeSeries, HistogramFamily, HistogramSeries } from '../metrics/store.js';
 import { observeStream, type StreamBinding, type StreamOwner } from './stream.js';
+import type { TokenRecorder, TokenUsage } from './usage.js';
 
-/** Token counts of one LLM call. Missing or non-finite fields are not recorded. */
-export interface TokenUsage {
-  readonly input?: number | undefined;
-  readonly output?: number | undefined;
-}
+export type { TokenUsage } from './usage.js';
 
 export interface RecorderContext {
   /** `defaultClock`, or a user clock wrapped by `guardClock` (never throws; NaN for a bad reading, already counted). */
@@ -48,8 +45,7 @@ const MAX_CACHED_ERROR_TYPES = 64;
 
 /** Token series of an LLM handle, and the mapper that reads usage from a call's result. */
 export interface TokenSeries {
-  readonly input: HistogramSeries;
-  readonly output: HistogramSeries;
+  readonly tokens: TokenRecorder;
   readonly usage: ((result: never) => TokenUsage | undefined) | undefined;
   /** Where the handle's streamed results go; undefined when streams are not observed (`stream: false`). */
   readonly stream: StreamBinding | undefined;
@@ -64,8 +60,7 @@ interface Extras {
   readonly taps: readonly ObservationTap[] | undefined;
   /** Maps a result to token usage (LLM handles given a `usage` mapper). */
   readonly usage: ((result: never) => TokenUsage | undefined) | undefined;
-  readonly inputTokens: HistogramSeries | undefined;
-  readonly outputTokens: HistogramSeries | undefined;
+  readonly tokens: TokenRecorder | undefined;
   /** Streamed results (LLM handles): a result that is a stream ends the call at its last chunk. */
   readonly stream: StreamBinding | undefined;
   /** Error series by `error_type`, bound on first use. */
@@ -79,7 +74,7 @@ interface Extras {
 // One literal for every recorder, so all extras share one shape.
 function extras(taps: readonly ObservationTap[] | undefined, tokens: TokenSeries | undefined): Extras {
   return {
-    taps, usage: tokens?.usage, inputTokens: tokens?.input, outputTokens: tokens?.output, stream: tokens?.stream,
+    taps, usage: tokens?.usage, tokens: tokens?.tokens, stream: tokens?.stream,
     errors: undefined, rawNames: undefined, spanCache: undefined,
   };
 }
@@ -200,7 +195,7 @@ export class Recorder<K extends RecorderKind = RecorderKind> implements SpanSubj
         const u = this.usageOf(usage, result);
         if (u !== undefined) {
           this.recordUsage(u);
-          span?.usage(u.input, u.output);
+          span?.usage(u);
         }
       }
     } catch (e) {
@@ -240,7 +235,7 @@ export class Recorder<K extends RecorderKind = RecorderKind> implements SpanSubj
   private streamUsage(usage: TokenUsage | undefined, span: CallSpan | undefined): void {
     if (usage === undefined) return;
     this.recordUsage(usage);
-    span?.usage(usage.input, usage.output);
+    span?.usage(usage);
   }
 
   /** {@link StreamOwner}: the recorder's clock. */
@@ -388,16 +383,10 @@ export class Recorder<K extends RecorderKind = RecorderKind> implements SpanSubj
 
   /** Records token usage measured elsewhere (LLM handles; a no-op for other kinds). */
   recordUsage(u: TokenUsage): void {
-    const x = this.x;
-    if (x === undefined) return;
-    const input = x.inputTokens;
-    const output = x.outputTokens;
-    if (input === undefined || output === undefined) return;
+    const tokens = this.x?.tokens;
+    if (tokens === undefined) return;
     try {
-      const i = u.input;
-      const o = u.output;
-      if (typeof i === 'number' && i >= 0 && i !== Infinity) input.observe(i);
-      if (typeof o === 'number' && o >= 0 && o !== Infinity) output.observe(o);
+      tokens.record(u);
     } catch (e) {
       this.ctx.diag.error('usage', e);
     }

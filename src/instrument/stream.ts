@@ -12,16 +12,11 @@
  */
 import type { CallSpan } from '../internal/span-hook.js';
 import type { CounterFamily, CounterSeries, HistogramFamily, HistogramSeries } from '../metrics/store.js';
+import { UsageAccumulator, type TokenUsage } from './usage.js';
 
 /** How a stream ended (the `outcome` label of `agentobs_llm_streams_total`). */
 export type StreamOutcome = 'completed' | 'failed' | 'cancelled' | 'unconsumed';
 export const STREAM_OUTCOMES: readonly StreamOutcome[] = Object.freeze(['completed', 'failed', 'cancelled', 'unconsumed']);
-
-/** Token counts, as the recorder's `TokenUsage` (repeated here so this module imports no value from the recorder). */
-interface Usage {
-  readonly input?: number | undefined;
-  readonly output?: number | undefined;
-}
 
 /** What a stream's observation needs from the recorder of its call. */
 export interface StreamOwner {
@@ -30,9 +25,9 @@ export interface StreamOwner {
   /** Exemplar timestamp of an observation that ended at `t1`. */
   exemplarTimeOf(t1: number): number;
   /** Ends the call as a success at `t1`: duration, in-flight gauge, SLO taps, usage, span. */
-  endStream(t0: number, t1: number, usage: Usage | undefined, span: CallSpan | undefined): void;
+  endStream(t0: number, t1: number, usage: TokenUsage | undefined, span: CallSpan | undefined): void;
   /** Ends the call as a failure (what a thrown error does), after recording the usage seen so far. */
-  failStream(t0: number, err: unknown, usage: Usage | undefined, span: CallSpan | undefined): void;
+  failStream(t0: number, err: unknown, usage: TokenUsage | undefined, span: CallSpan | undefined): void;
   /** Counts an internal failure of ours (never thrown). */
   internalError(component: string, err: unknown): void;
 }
@@ -61,7 +56,7 @@ export class StreamBinding {
     /** The handle's label values (operation, provider, model, agent). */
     private readonly base: readonly string[],
     /** Maps one chunk to usage; the last defined value of each field wins. */
-    readonly chunkUsage: ((chunk: never) => Usage | undefined) | undefined,
+    readonly chunkUsage: ((chunk: never) => TokenUsage | undefined) | undefined,
   ) {}
 
   series(): BoundStreamSeries {
@@ -88,10 +83,10 @@ class StreamCall {
   private chunks = 0;
   /** Clock reading at the previous chunk (NaN before the first). */
   private last = NaN;
-  private input: number | undefined = undefined;
-  private output: number | undefined = undefined;
+  /** Usage read from the chunks so far; created by the first chunk that reports any. */
+  private acc: UsageAccumulator | undefined = undefined;
   /** Undefined once it threw: one internal error per stream, not one per chunk. */
-  private mapper: ((chunk: never) => Usage | undefined) | undefined;
+  private mapper: ((chunk: never) => TokenUsage | undefined) | undefined;
   private started = false;
   private done = false;
   private readonly series: BoundStreamSeries;
@@ -156,22 +151,19 @@ class StreamCall {
     if (m !== undefined) this.readUsage(m, value);
   }
 
-  private readUsage(m: (chunk: never) => Usage | undefined, value: unknown): void {
+  private readUsage(m: (chunk: never) => TokenUsage | undefined, value: unknown): void {
     try {
       const u = m(value as never);
       if (u === undefined || u === null) return;
-      const i = u.input;
-      const o = u.output;
-      if (typeof i === 'number' && i >= 0 && i !== Infinity) this.input = i;
-      if (typeof o === 'number' && o >= 0 && o !== Infinity) this.output = o;
+      (this.acc ??= new UsageAccumulator()).add(u);
     } catch (e) {
       this.mapper = undefined;
       this.owner.internalError('usage', e);
     }
   }
 
-  private usage(): Usage | undefined {
-    return this.input === undefined && this.output === undefined ? undefined : { input: this.input, output: this.output };
+  private usage(): TokenUsage | undefined {
+    return this.acc;
   }
 
   /** Read to the end. */

@@ -6,6 +6,15 @@
  * each other.
  */
 
+/** Token counts of a call (the instrument capability's `TokenUsage`). */
+export interface UsageCounts {
+  readonly input?: number | undefined;
+  readonly output?: number | undefined;
+  readonly cacheRead?: number | undefined;
+  readonly cacheWrite?: number | undefined;
+  readonly reasoning?: number | undefined;
+}
+
 /** Exemplar labels (`trace_id`, `span_id`) of a sampled span. */
 export type ExemplarLabels = Readonly<Record<string, string>>;
 
@@ -52,7 +61,7 @@ export interface CallSpan {
   /** Runs `fn` with this span as the active one, so nested calls become its children. */
   run(fn: (this: unknown, ...args: unknown[]) => unknown, thisArg: unknown, args: readonly unknown[]): unknown;
   /** Token usage of an LLM call (`gen_ai.usage.*`). */
-  usage(input: number | undefined, output: number | undefined): void;
+  usage(u: UsageCounts): void;
   /** A streamed call's end: how its stream ended and how many chunks it gave (set before `ok`/`fail`). */
   stream(outcome: string, chunks: number): void;
   /** Ends the span as a success at `t1` (NaN: let the tracer read its own clock). */

@@ -19,7 +19,7 @@
  */
 import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type TimeInput, type Tracer } from '@opentelemetry/api';
 import { agentDuration, llmCallDuration, stepDuration, toolDuration, workflowDuration, type MetricDef } from '../catalog/metrics.js';
-import type { CallSpan, CallTracer, ExemplarLabels, SpanSubject } from '../internal/span-hook.js';
+import type { CallSpan, CallTracer, ExemplarLabels, SpanSubject, UsageCounts } from '../internal/span-hook.js';
 import { liveTracer } from './provider.js';
 import type { TracingState } from './state.js';
 import type { WallBase } from './wall-clock.js';
@@ -34,6 +34,9 @@ export const SPAN_ATTRIBUTES = Object.freeze({
   workflowName: 'gen_ai.workflow.name',
   inputTokens: 'gen_ai.usage.input_tokens',
   outputTokens: 'gen_ai.usage.output_tokens',
+  cacheReadTokens: 'gen_ai.usage.cache_read.input_tokens',
+  cacheWriteTokens: 'gen_ai.usage.cache_creation.input_tokens',
+  reasoningTokens: 'gen_ai.usage.reasoning.output_tokens',
   errorType: 'error.type',
   exceptionType: 'exception.type',
   exceptionMessage: 'exception.message',
@@ -215,13 +218,20 @@ class LiveCall implements CallSpan {
     return context.with(this.ctx, fn, thisArg, ...args);
   }
 
-  usage(input: number | undefined, output: number | undefined): void {
+  usage(u: UsageCounts): void {
     try {
-      if (typeof input === 'number' && input >= 0 && input !== Infinity) this.span.setAttribute(SPAN_ATTRIBUTES.inputTokens, input);
-      if (typeof output === 'number' && output >= 0 && output !== Infinity) this.span.setAttribute(SPAN_ATTRIBUTES.outputTokens, output);
+      this.count(SPAN_ATTRIBUTES.inputTokens, u.input);
+      this.count(SPAN_ATTRIBUTES.outputTokens, u.output);
+      this.count(SPAN_ATTRIBUTES.cacheReadTokens, u.cacheRead);
+      this.count(SPAN_ATTRIBUTES.cacheWriteTokens, u.cacheWrite);
+      this.count(SPAN_ATTRIBUTES.reasoningTokens, u.reasoning);
     } catch (e) {
       this.state.ctx.diag.error('tracing', e);
     }
+  }
+
+  private count(key: string, n: number | undefined): void {
+    if (typeof n === 'number' && n >= 0 && n !== Infinity) this.span.setAttribute(key, n);
   }
 
   stream(outcome: string, chunks: number): void {
