@@ -9,7 +9,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import {
-  isCircuitCapacityError, isCircuitOpenError, isPoolRejectedError, type CallContext, type Observability, type OperationHandle,
+  isCircuitCapacityError, isCircuitOpenError, isPoolRejectedError, openaiUsage, type CallContext, type Observability, type OperationHandle,
   type PolicyHandle, type TokenBudgetHandle,
 } from 'agent-observability';
 import type { Logger } from 'pino';
@@ -218,23 +218,23 @@ export function createSupportAgent(options: SupportAgentOptions): SupportAgent {
     calculator: obs.instrumentTool(options.tools.calculator, { tool: 'calculator', agent: AGENT_NAME }),
   };
   // The model is a label, so each model gets its own instrumented function.
+  // What the ledger and the token budget count (the metrics read the same fields through openaiUsage).
   const usage = (r: ChatCompletion) => ({ input: r.usage.prompt_tokens, output: r.usage.completion_tokens });
-  // Bound first: an inline `.bind()` argument defeats inference of the `usage` result type.
   const chat = llm.complete.bind(llm);
   const complete = new Map(
     Object.values(MODELS).map((m) => [
       m.name,
-      obs.instrumentLlmCall(chat, { model: m.name, provider: PROVIDER, operation: 'chat', agent: AGENT_NAME, usage }),
+      obs.instrumentLlmCall(chat, { model: m.name, provider: PROVIDER, operation: 'chat', agent: AGENT_NAME, usage: openaiUsage }),
     ]),
   );
   // Drafts stream, as chat UIs do: the wrapped call is recorded to its last chunk, with time to
   // first chunk, time per output chunk and the usage of the final chunk.
-  const chunkUsage = (c: ChatChunk) => (c.usage === null ? undefined : { input: c.usage.prompt_tokens, output: c.usage.completion_tokens });
   const streamChat = llm.stream.bind(llm);
   const stream = new Map(
     Object.values(MODELS).map((m) => [
       m.name,
-      obs.instrumentLlmCall(streamChat, { model: m.name, provider: PROVIDER, operation: 'chat', agent: AGENT_NAME, usage: chunkUsage }),
+      // The provider's chunks are OpenAI-shaped, so the library's mapper reads them (and the details).
+      obs.instrumentLlmCall(streamChat, { model: m.name, provider: PROVIDER, operation: 'chat', agent: AGENT_NAME, usage: openaiUsage }),
     ]),
   );
 

@@ -18,7 +18,7 @@ import { applyFaultsPatch, DEFAULT_FAULTS, type Faults, type FaultsPatch } from 
 import { startLoad, type LoadGenerator, type LoadStats, type SubmitOutcome } from './load.js';
 import { randomSeed, rngFor } from './random.js';
 import { API_ROUTES, createApiHandler } from './server.js';
-import { createSimulatedLlm } from './simulated-llm.js';
+import { createSimulatedLlm, MODEL_PRICES } from './simulated-llm.js';
 import { serviceSlos } from './slos.js';
 import { StatsLedger, type ServiceStats } from './stats.js';
 import { createToolbox, remoteKbLookup, type Toolbox } from './tools.js';
@@ -172,6 +172,7 @@ export async function startAgentService(options: AgentServiceOptions = {}): Prom
     options.logDestination === undefined ? undefined : { warn: (details, message) => logHolder.log?.warn(details, message) };
   const obs = createObservability({
     ...(libraryLogger === undefined ? {} : { logger: libraryLogger }),
+    pricing: MODEL_PRICES,
     ...options.observability,
     registry,
     slos,

@@ -23,6 +23,15 @@ export const MODELS = Object.freeze({
 });
 export type ModelSpec = (typeof MODELS)[keyof typeof MODELS];
 
+/** What the models cost per million tokens, as a provider's price list gives it (cached input at half price). */
+export const MODEL_PRICES = Object.freeze({
+  currency: 'USD',
+  models: Object.freeze({
+    [MODELS.large.name]: Object.freeze({ input: 2.5, cacheRead: 1.25, output: 10 }),
+    [MODELS.small.name]: Object.freeze({ input: 0.625, cacheRead: 0.3125, output: 2.5 }),
+  }),
+});
+
 /** Provider name for `gen_ai_provider_name`. */
 export const PROVIDER = 'simulated';
 
@@ -38,11 +47,13 @@ export interface ChatRequest {
   readonly maxTokens: number;
 }
 
-/** OpenAI-style token usage. */
+/** OpenAI-style token usage, with its details: cached prompt tokens and reasoning tokens. */
 export interface ChatUsage {
   readonly prompt_tokens: number;
   readonly completion_tokens: number;
   readonly total_tokens: number;
+  readonly prompt_tokens_details: { readonly cached_tokens: number };
+  readonly completion_tokens_details: { readonly reasoning_tokens: number };
 }
 
 export interface ChatCompletion {
@@ -228,7 +239,16 @@ export function createSimulatedLlm(faults: () => Faults): SimulatedLlm {
       await sleep(mode.delayMs(latency), signal);
       throw mode.make(spec.name, latency, quota.take(0));
     }
-    const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+    // The system prompt is the same on every call, so the provider's prompt cache serves it; the
+    // large model reasons before it writes, a quarter of its output.
+    const system = request.messages.filter((m) => m.role === 'system');
+    const usage: ChatUsage = {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+      prompt_tokens_details: { cached_tokens: system.length === 0 ? 0 : Math.min(promptTokens, countPromptTokens(system)) },
+      completion_tokens_details: { reasoning_tokens: spec === MODELS.large ? Math.floor(completionTokens / 4) : 0 },
+    };
     return {
       latencyMs: f.llmMode === 'slow' ? f.llmSlowMs : latency,
       completion: {

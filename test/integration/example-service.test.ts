@@ -11,7 +11,7 @@ import { AGENT_NAME, STEP_NAMES, WORKFLOW_NAME, type TaskInput, type TaskResult 
 import { TOOL_NAMES, type FaultsPatch } from '../../examples/agent-service/faults.js';
 import { QUESTIONS } from '../../examples/agent-service/load.js';
 import { HTTP_REQUESTS, startAgentService, type AgentService } from '../../examples/agent-service/service.js';
-import { MODELS, PROVIDER } from '../../examples/agent-service/simulated-llm.js';
+import { MODEL_PRICES, MODELS, PROVIDER } from '../../examples/agent-service/simulated-llm.js';
 import type { LlmPolicyStats, LlmStats, OpStats, ServiceStats } from '../../examples/agent-service/stats.js';
 import { findSamples, getHistogram, getValue, labelSetKey, parseExposition, type ParsedExposition } from '../helpers/exposition.js';
 
@@ -319,6 +319,22 @@ describe('example agent service under a burst of HTTP tasks', () => {
       // Reviews do not stream.
       const reviewModels = new Set(responses.flatMap((r) => r.body.llmCalls).filter((c) => c.purpose === 'review').map((c) => c.model));
       for (const m of reviewModels) if (!byModel.has(m)) expect(findSamples(exp(), 'agentobs_llm_streams_total', llmLabels(m))).toEqual([]);
+    });
+
+    it('records cached and reasoning tokens, and prices every model from the token counts at its own prices', () => {
+      for (const model of MODEL_NAMES) {
+        const l = llmLabels(model);
+        const tokens = (t: string): number => getHistogram(exp(), 'gen_ai_client_token_usage', { ...l, gen_ai_token_type: t }).sum;
+        const detail = (t: string): number => getValue(exp(), 'agentobs_llm_token_details_total', { ...l, gen_ai_token_type: t });
+        const price = MODEL_PRICES.models[model] as { input: number; cacheRead: number; output: number };
+        // Every prompt starts with a system prompt the provider's cache serves.
+        expect(detail('cache_read')).toBeGreaterThan(0);
+        expect(detail('cache_read')).toBeLessThan(tokens('input'));
+        if (model === MODELS.large.name) expect(detail('reasoning')).toBeGreaterThan(0);
+        else expect(detail('reasoning')).toBe(0);
+        const expected = ((tokens('input') - detail('cache_read')) * price.input + detail('cache_read') * price.cacheRead + tokens('output') * price.output) / 1e6;
+        expect(getValue(exp(), 'agentobs_llm_cost_total', { ...l, currency: 'USD' })).toBeCloseTo(expected, 9);
+      }
     });
 
     it('has cumulative buckets ending in +Inf == _count for every histogram series', () => {
