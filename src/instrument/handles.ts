@@ -5,7 +5,7 @@
 import { ConfigError } from '../errors.js';
 import { labelKey } from '../metrics/labels.js';
 import type { CounterFamily, GaugeFamily, HistogramFamily } from '../metrics/store.js';
-import { StreamBinding, type StreamFamilies } from './stream.js';
+import { StreamBinding, type ChunkReaders, type StreamFamilies } from './stream.js';
 import { TokenRecorder, type PriceTable } from './usage.js';
 import { defaultClock, Recorder, runWith, wrapWith, type RecorderContext, type RecorderKind, type TokenUsage } from './recorder.js';
 
@@ -102,6 +102,19 @@ export interface LlmCallOptions<T = unknown, C = never> {
    * @example streamUsage: (chunk) => chunk.usage ? { input: chunk.usage.prompt_tokens, output: chunk.usage.completion_tokens } : undefined
    */
   readonly streamUsage?: (chunk: C) => TokenUsage | undefined;
+  /**
+   * Which chunks are output: the first one gives the time to first chunk, each later one a time
+   * per output chunk. Others (an SDK's metadata or lifecycle events) pass through uncounted.
+   * @default every chunk
+   * @example outputChunk: (part) => part.type === 'text-delta'
+   */
+  readonly outputChunk?: (chunk: C) => boolean;
+  /**
+   * The error a chunk reports, or `undefined`: for SDKs that send failures as stream events (an
+   * `error` event) rather than by throwing. The first such chunk fails the call when the stream
+   * ends; the chunks still reach the consumer as they are.
+   */
+  readonly chunkError?: (chunk: C) => unknown;
 }
 
 /** The families handles bind to. */
@@ -185,6 +198,9 @@ export class HandleFactory {
   /** LLM handles without a mapper, by `labelKey` of their four names (few, so a joined key is fine). */
   private readonly llms = new Map<string, Handle>();
   private readonly byMapper = new WeakMap<object, Map<string, Handle>>();
+  /** A number per function given to `llm()`, for cache keys (weak: a dropped closure takes its number along). */
+  private readonly functionIds = new WeakMap<object, number>();
+  private nextFunctionId = 0;
   /** Handles in every cache above but `byMapper`'s (each mapper's map is capped on its own). */
   private cachedCount = 0;
   private readonly tokens: HistogramFamily;
@@ -212,6 +228,12 @@ export class HandleFactory {
     this.streams = f.streams;
     this.tokenDetails = f.tokenDetails;
     this.cost = f.cost;
+  }
+
+  private functionId(f: object): number {
+    let id = this.functionIds.get(f);
+    if (id === undefined) this.functionIds.set(f, (id = this.nextFunctionId++));
+    return id;
   }
 
   private tokenRecorder(base: readonly string[], model: string): TokenRecorder {
@@ -283,29 +305,36 @@ export class HandleFactory {
       throw new ConfigError('llm options.streamUsage', 'a function', o.streamUsage);
     }
     if (o.stream !== undefined && typeof o.stream !== 'boolean') throw new ConfigError('llm options.stream', 'a boolean', o.stream);
+    for (const k of ['outputChunk', 'chunkError'] as const) {
+      if (o[k] !== undefined && typeof o[k] !== 'function') throw new ConfigError(`llm options.${k}`, 'a function', o[k]);
+    }
     const usage = o.usage as ((result: never) => TokenUsage | undefined) | undefined;
-    const chunkUsage = (o.streamUsage ?? o.usage) as ((chunk: never) => TokenUsage | undefined) | undefined;
     const streamed = o.stream !== false;
+    const chunks: ChunkReaders = {
+      usage: (o.streamUsage ?? o.usage) as ChunkReaders['usage'],
+      output: o.outputChunk as ChunkReaders['output'],
+      error: o.chunkError as ChunkReaders['error'],
+    };
     const base = [operation, provider, model, agent];
     const make = (): Handle =>
       new Handle(this.kinds.llm, model, base, {
         tokens: this.tokenRecorder(base, model),
         usage,
-        stream: streamed ? new StreamBinding(this.streams, base, chunkUsage) : undefined,
+        stream: streamed ? new StreamBinding(this.streams, base, chunks) : undefined,
       });
+    // Handles with functions are cached under the first one's identity (a WeakMap, so a handle
+    // made with a fresh closure per call is dropped with it), keyed by the label values and the
+    // identity of each function in its role: calling obs.llm() per request with module-level
+    // functions binds once.
+    const fns = [o.usage, o.streamUsage, o.outputChunk, o.chunkError];
+    const first = fns.find((f) => f !== undefined) as object | undefined;
     // Length-prefixed (injective): names may contain any separator we could pick.
-    // The prefix tells apart handles sharing a mapper in different roles (usage, streamUsage, both).
-    const key = labelKey(base, `${streamed ? 'l' : 'n'}${o.usage === undefined ? 0 : 1}${o.streamUsage === undefined ? 0 : 1}`);
-    // Handles with mappers are cached per mapper identity, so calling obs.llm() per request with
-    // module-level mappers binds once; a fresh closure per call still works, just uncached. Two
-    // different mappers (usage and streamUsage) are one identity too many: such handles are not cached.
-    const mapper = o.streamUsage === undefined || o.streamUsage === o.usage ? usage : o.usage === undefined ? chunkUsage : null;
-    if (mapper === null) return make();
-    if (mapper === undefined) return this.llms.get(key) ?? this.cache(this.llms, key, make());
-    let perMapper = this.byMapper.get(mapper);
+    const key = labelKey(base, `${streamed ? 'l' : 'n'}${fns.map((f) => (f === undefined ? '-' : this.functionId(f as object))).join(',')}`);
+    if (first === undefined) return this.llms.get(key) ?? this.cache(this.llms, key, make());
+    let perMapper = this.byMapper.get(first);
     if (perMapper === undefined) {
       perMapper = new Map();
-      this.byMapper.set(mapper, perMapper);
+      this.byMapper.set(first, perMapper);
     }
     const hit = perMapper.get(key);
     if (hit !== undefined) return hit;

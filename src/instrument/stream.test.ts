@@ -552,3 +552,64 @@ describe('spans of streamed calls', () => {
     expect(s.status.code).toBe(2);
   });
 });
+
+describe('chunk readers for SDK event streams', () => {
+  type Part = { type: 'stream-start' } | { type: 'text-delta'; delta: string } | { type: 'error'; error: unknown } | { type: 'finish'; usage: { input: number; output: number } };
+  function parts(clock: { advance: (ms: number) => void }, list: readonly Part[]) {
+    return async function* gen(): AsyncGenerator<Part> {
+      for (const p of list) {
+        clock.advance(10);
+        yield p;
+      }
+    };
+  }
+  const options = {
+    model: 'gpt',
+    provider: 'openai',
+    usage: (p: Part) => (p.type === 'finish' ? p.usage : undefined),
+    outputChunk: (p: Part) => p.type === 'text-delta',
+    chunkError: (p: Part) => (p.type === 'error' ? p.error : undefined),
+  };
+
+  it('times output chunks only: metadata events pass through untimed', async () => {
+    const { obs, clock } = make();
+    const list: Part[] = [{ type: 'stream-start' }, { type: 'text-delta', delta: 'a' }, { type: 'text-delta', delta: 'b' }, { type: 'finish', usage: { input: 3, output: 2 } }];
+    const seen: string[] = [];
+    for await (const p of await obs.instrumentLlmCall(async () => parts(clock, list)(), options)()) seen.push(p.type);
+    expect(seen).toEqual(['stream-start', 'text-delta', 'text-delta', 'finish']);
+    const exp = await scrape(obs);
+    // The first text delta came 20 ms in (after stream-start), the second 10 ms later.
+    expect(getHistogram(exp, TTFT, LLM)).toMatchObject({ count: 1, sum: 0.02 });
+    expect(getHistogram(exp, TPOC, LLM)).toMatchObject({ count: 1, sum: 0.01 });
+    expect(getHistogram(exp, 'gen_ai_client_token_usage', { ...LLM, gen_ai_token_type: 'output' }).sum).toBe(2);
+    expect(outcome(exp, 'completed')).toBe(1);
+  });
+
+  it('fails the call with the error an event reports, passing every event through', async () => {
+    const { obs, clock } = make();
+    const err = Object.assign(new Error('overloaded'), { code: 'overloaded_error' });
+    const list: Part[] = [{ type: 'text-delta', delta: 'a' }, { type: 'error', error: err }, { type: 'finish', usage: { input: 3, output: 1 } }];
+    const seen: string[] = [];
+    for await (const p of await obs.instrumentLlmCall(async () => parts(clock, list)(), options)()) seen.push(p.type);
+    expect(seen).toEqual(['text-delta', 'error', 'finish']);
+    const exp = await scrape(obs);
+    expect(getHistogram(exp, DURATION, { ...LLM, error_type: 'overloaded_error' }).count).toBe(1);
+    expect(getHistogram(exp, DURATION, { ...LLM, error_type: '' }).count).toBe(0);
+    expect(outcome(exp, 'failed')).toBe(1);
+    expect(getHistogram(exp, 'gen_ai_client_token_usage', { ...LLM, gen_ai_token_type: 'input' }).sum).toBe(3);
+  });
+
+  it('counts a throwing reader once and goes on as without it', async () => {
+    const { obs, clock } = make();
+    const list: Part[] = [{ type: 'text-delta', delta: 'a' }, { type: 'text-delta', delta: 'b' }];
+    const boom = () => {
+      throw new TypeError('reader bug');
+    };
+    const call = obs.instrumentLlmCall(async () => parts(clock, list)(), { model: 'gpt', provider: 'openai', outputChunk: boom, chunkError: boom });
+    for await (const p of await call()) void p;
+    const exp = await scrape(obs);
+    expect(internalErrors(exp, 'stream')).toBe(2);
+    expect(getHistogram(exp, TTFT, LLM).count).toBe(1);
+    expect(outcome(exp, 'completed')).toBe(1);
+  });
+});

@@ -47,7 +47,17 @@ interface BoundStreamSeries {
   readonly outcomes: (CounterSeries | undefined)[];
 }
 
-/** Per LLM handle: where its streams go and how their chunks map to usage. */
+/** What an LLM handle reads from each chunk; each is optional (and costs nothing when absent). */
+export interface ChunkReaders {
+  /** Usage reported by the chunk; the last defined value of each field wins. */
+  readonly usage: ((chunk: never) => TokenUsage | undefined) | undefined;
+  /** Whether the chunk is output (timed); every chunk when absent. */
+  readonly output: ((chunk: never) => boolean) | undefined;
+  /** The error the chunk reports (an error event), or undefined. */
+  readonly error: ((chunk: never) => unknown) | undefined;
+}
+
+/** Per LLM handle: where its streams go and how their chunks are read. */
 export class StreamBinding {
   private bound: BoundStreamSeries | undefined;
 
@@ -55,8 +65,7 @@ export class StreamBinding {
     private readonly families: StreamFamilies,
     /** The handle's label values (operation, provider, model, agent). */
     private readonly base: readonly string[],
-    /** Maps one chunk to usage; the last defined value of each field wins. */
-    readonly chunkUsage: ((chunk: never) => TokenUsage | undefined) | undefined,
+    readonly readers: ChunkReaders,
   ) {}
 
   series(): BoundStreamSeries {
@@ -85,8 +94,12 @@ class StreamCall {
   private last = NaN;
   /** Usage read from the chunks so far; created by the first chunk that reports any. */
   private acc: UsageAccumulator | undefined = undefined;
-  /** Undefined once it threw: one internal error per stream, not one per chunk. */
+  /** Each reader is undefined once it threw: one internal error per stream and reader, not one per chunk. */
   private mapper: ((chunk: never) => TokenUsage | undefined) | undefined;
+  private isOutput: ((chunk: never) => boolean) | undefined;
+  private errorOf: ((chunk: never) => unknown) | undefined;
+  /** The first error a chunk reported (`chunkError`): the call fails with it when the stream ends. */
+  private reported: { readonly error: unknown } | undefined = undefined;
   private started = false;
   private done = false;
   private readonly series: BoundStreamSeries;
@@ -103,7 +116,9 @@ class StreamCall {
     private readonly handover: number,
   ) {
     this.series = binding.series();
-    this.mapper = binding.chunkUsage;
+    this.mapper = binding.readers.usage;
+    this.isOutput = binding.readers.output;
+    this.errorOf = binding.readers.error;
     this.onResult = (r) => {
       if (typeof r === 'object' && r !== null) {
         try {
@@ -136,6 +151,10 @@ class StreamCall {
 
   chunk(value: unknown): void {
     if (this.done) return;
+    const m = this.mapper;
+    if (m !== undefined) this.readUsage(m, value);
+    if (this.errorOf !== undefined && this.reported === undefined) this.readError(value);
+    if (this.isOutput !== undefined && !this.output(value)) return;
     const t = this.owner.readClock();
     const n = this.chunks++;
     const d = (t - (n === 0 ? this.t0 : this.last)) / 1000;
@@ -147,8 +166,27 @@ class StreamCall {
         else this.series.firstChunk.observeWithExemplar(d, ex, this.owner.exemplarTimeOf(t));
       } else this.series.perChunk.observe(d);
     }
-    const m = this.mapper;
-    if (m !== undefined) this.readUsage(m, value);
+  }
+
+  private output(value: unknown): boolean {
+    try {
+      return (this.isOutput as (chunk: never) => boolean)(value as never) === true;
+    } catch (e) {
+      // Counted once; from then on every chunk is output.
+      this.isOutput = undefined;
+      this.owner.internalError('stream', e);
+      return true;
+    }
+  }
+
+  private readError(value: unknown): void {
+    try {
+      const err = (this.errorOf as (chunk: never) => unknown)(value as never);
+      if (err !== undefined) this.reported = { error: err };
+    } catch (e) {
+      this.errorOf = undefined;
+      this.owner.internalError('stream', e);
+    }
   }
 
   private readUsage(m: (chunk: never) => TokenUsage | undefined, value: unknown): void {
@@ -191,6 +229,10 @@ class StreamCall {
   }
 
   end(outcome: Exclude<StreamOutcome, 'failed'>, t1: number): void {
+    if (this.reported !== undefined && !this.done) {
+      this.fail(this.reported.error);
+      return;
+    }
     if (this.done) return;
     this.done = true;
     registry.unregister(this);
