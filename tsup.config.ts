@@ -7,6 +7,8 @@ export default defineConfig({
     index: 'src/index.ts',
     'generate/index': 'src/generate/index.ts',
     'tracing-sdk/index': 'src/tracing/sdk.ts',
+    // Framework integrations: each its own entry, so the root never loads a framework.
+    'ai-sdk/index': 'src/ai-sdk/index.ts',
     // The `agent-observability` bin (package.json `bin` → dist/cli.js); yaml and tsx stay external (optional peers).
     cli: 'src/cli/bin.ts',
   },

@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 const alias = {
   'agent-observability/generate': fileURLToPath(new URL('./src/generate/index.ts', import.meta.url)),
   'agent-observability/tracing-sdk': fileURLToPath(new URL('./src/tracing/sdk.ts', import.meta.url)),
+  'agent-observability/ai-sdk': fileURLToPath(new URL('./src/ai-sdk/index.ts', import.meta.url)),
   'agent-observability': fileURLToPath(new URL('./src/index.ts', import.meta.url)),
 };
 
@@ -27,7 +28,8 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'test/unit/**/*.test.ts'],
+          // test/frameworks: each integration driven through its framework's own fakes (no network, no daemons).
+          include: ['src/**/*.test.ts', 'test/unit/**/*.test.ts', 'test/frameworks/**/*.test.ts'],
           environment: 'node',
           // Type tests: the public surface is part of the contract.
           typecheck: { enabled: true, include: ['test/types/**/*.test-d.ts'], tsconfig: './tsconfig.json' },

@@ -23,6 +23,7 @@ export const ENTRY_POINTS: readonly { readonly specifier: string; readonly sourc
   { specifier: 'agent-observability', source: 'src/index.ts' },
   { specifier: 'agent-observability/generate', source: 'src/generate/index.ts' },
   { specifier: 'agent-observability/tracing-sdk', source: 'src/tracing/sdk.ts' },
+  { specifier: 'agent-observability/ai-sdk', source: 'src/ai-sdk/index.ts' },
 ];
 
 type Kind = 'function' | 'const' | 'class' | 'interface' | 'type' | 'namespace' | 'enum';

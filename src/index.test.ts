@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import * as aiSdk from './ai-sdk/index.js';
 import * as tracingSdk from './tracing/sdk.js';
 import * as generate from './generate/index.js';
 import * as api from './index.js';
@@ -66,6 +67,7 @@ describe('public surface', () => {
     ['agent-observability', api],
     ['agent-observability/generate', generate],
     ['agent-observability/tracing-sdk', tracingSdk],
+    ['agent-observability/ai-sdk', aiSdk],
   ] as const)('docs/api.md lists exactly the run-time values of %s', (specifier, module) => {
     const doc = reported(specifier);
     const values = [...doc].filter(([, kind]) => VALUE_KINDS.has(kind)).map(([name]) => name).sort();
